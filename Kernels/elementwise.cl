@@ -1,0 +1,54 @@
+// Element-wise kernels over flat float buffers. Every buffer argument comes with an element
+// offset, so that one flat parameter buffer can be addressed tensor by tensor.
+
+// x[i] = value
+__kernel void fill(__global float *x, const int offX, const int n, const float value) {
+    const int i = get_global_id(0);
+    if (i < n) x[offX + i] = value;
+}
+
+// y = alpha · x + beta · y   (beta == 0 overwrites y without reading it)
+__kernel void axpby(const int n, const float alpha, __global const float *x, const int offX,
+                    const float beta, __global float *y, const int offY) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = alpha * x[offX + i];
+    y[offY + i] = (beta == 0.0f) ? v : fma(beta, y[offY + i], v);
+}
+
+// y = act(x); activation 1 = ReLU, 2 = tanh (0 copies).
+__kernel void activation_forward(const int n, const int activation,
+                                 __global const float *x, const int offX,
+                                 __global float *y, const int offY) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[offX + i];
+    y[offY + i] = activation == 1 ? fmax(v, 0.0f) : (activation == 2 ? tanh(v) : v);
+}
+
+// dx = dy · act'(·), written in terms of the forward output y (ReLU: y > 0; tanh: 1 − y²).
+__kernel void activation_backward(const int n, const int activation,
+                                  __global const float *y, const int offY,
+                                  __global const float *dy, const int offDy,
+                                  __global float *dx, const int offDx) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float out = y[offY + i];
+    const float g = dy[offDy + i];
+    float d = g;
+    if (activation == 1) d = out > 0.0f ? g : 0.0f;
+    else if (activation == 2) d = g * (1.0f - out * out);
+    dx[offDx + i] = d;
+}
+
+// dst[r][:] = src[index[r]][:] for r < rows; indices are stored as floats (exact below 2^24).
+__kernel void gather_rows(const int rows, const int width,
+                          __global const float *src, const int offSrc,
+                          __global const float *index, const int offIndex,
+                          __global float *dst, const int offDst) {
+    const int e = get_global_id(0);
+    if (e >= rows * width) return;
+    const int r = e / width, c = e % width;
+    const int s = (int)index[offIndex + r];
+    dst[offDst + e] = src[offSrc + s * width + c];
+}

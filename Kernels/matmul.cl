@@ -1,0 +1,99 @@
+// SGEMM with a fused epilogue:  C = act(alpha · op(A) · op(B) + beta · C + bias)
+//
+// Row-major throughout. op(A) is M×K and op(B) is K×N; they are addressed through strides so one
+// kernel serves A·B, A·Bᵀ and Aᵀ·B (backprop needs all three):
+//   op(A)[m][k] = A[offA + m·sAm + k·sAk]      (A: sAm = lda, sAk = 1;  Aᵀ: sAm = 1, sAk = lda)
+//   op(B)[k][n] = B[offB + k·sBk + n·sBn]      (B: sBk = ldb, sBn = 1;  Bᵀ: sBk = 1, sBn = ldb)
+// bias (length N) is added to every row; activation 0 = identity, 1 = ReLU, 2 = tanh.
+//
+// A direct kernel in the sense of CLBlast's xgemm_direct: tiles are staged in local memory with
+// bounds checks, so any M, N, K works without padding copies. Each work-item accumulates a
+// WPT_M × WPT_N register block whose rows and columns are strided by the work-group shape, which
+// keeps local-memory reads conflict-free and global stores coalesced.
+
+#ifndef TILE_M
+#define TILE_M 64 // rows of C per work-group
+#endif
+#ifndef TILE_N
+#define TILE_N 64 // columns of C per work-group
+#endif
+#ifndef TILE_K
+#define TILE_K 16 // depth of one local-memory stage
+#endif
+#ifndef WPT_M
+#define WPT_M 4 // rows of C per work-item
+#endif
+#ifndef WPT_N
+#define WPT_N 4 // columns of C per work-item
+#endif
+
+#define THREADS_M (TILE_M / WPT_M)
+#define THREADS_N (TILE_N / WPT_N)
+#define THREADS (THREADS_M * THREADS_N)
+
+__kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
+void sgemm(const int M, const int N, const int K, const float alpha,
+           __global const float *A, const int offA, const int sAm, const int sAk,
+           __global const float *B, const int offB, const int sBk, const int sBn,
+           const float beta, __global float *C, const int offC, const int ldc,
+           __global const float *bias, const int offBias, const int hasBias,
+           const int activation) {
+    const int tn = get_local_id(0);
+    const int tm = get_local_id(1);
+    const int tid = tm * THREADS_N + tn;
+    const int m0 = get_group_id(1) * TILE_M;
+    const int n0 = get_group_id(0) * TILE_N;
+
+    // +1 column of padding so that the column-wise stores of a transposed load miss no banks.
+    __local float As[TILE_K][TILE_M + 1];
+    __local float Bs[TILE_K][TILE_N + 1];
+
+    float acc[WPT_M][WPT_N];
+    for (int i = 0; i < WPT_M; i++)
+        for (int j = 0; j < WPT_N; j++) acc[i][j] = 0.0f;
+
+    for (int k0 = 0; k0 < K; k0 += TILE_K) {
+        // Consecutive work-items read consecutive addresses whichever way A is stored.
+        for (int e = tid; e < TILE_K * TILE_M; e += THREADS) {
+            int kk, mm;
+            if (sAk == 1) { kk = e % TILE_K; mm = e / TILE_K; }
+            else          { mm = e % TILE_M; kk = e / TILE_M; }
+            const int gm = m0 + mm, gk = k0 + kk;
+            As[kk][mm] = (gm < M && gk < K) ? A[offA + gm * sAm + gk * sAk] : 0.0f;
+        }
+        for (int e = tid; e < TILE_K * TILE_N; e += THREADS) {
+            int kk, nn;
+            if (sBn == 1) { nn = e % TILE_N; kk = e / TILE_N; }
+            else          { kk = e % TILE_K; nn = e / TILE_K; }
+            const int gk = k0 + kk, gn = n0 + nn;
+            Bs[kk][nn] = (gk < K && gn < N) ? B[offB + gk * sBk + gn * sBn] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        for (int kk = 0; kk < TILE_K; kk++) {
+            float a[WPT_M], b[WPT_N];
+            for (int i = 0; i < WPT_M; i++) a[i] = As[kk][tm + i * THREADS_M];
+            for (int j = 0; j < WPT_N; j++) b[j] = Bs[kk][tn + j * THREADS_N];
+            for (int i = 0; i < WPT_M; i++)
+                for (int j = 0; j < WPT_N; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    for (int i = 0; i < WPT_M; i++) {
+        const int gm = m0 + tm + i * THREADS_M;
+        if (gm >= M) continue;
+        for (int j = 0; j < WPT_N; j++) {
+            const int gn = n0 + tn + j * THREADS_N;
+            if (gn >= N) continue;
+            const int idx = offC + gm * ldc + gn;
+            float v = alpha * acc[i][j];
+            // beta == 0 must not read C: fresh buffers hold garbage (PoCL does not zero them).
+            if (beta != 0.0f) v = fma(beta, C[idx], v);
+            if (hasBias) v += bias[offBias + gn];
+            if (activation == 1) v = fmax(v, 0.0f);
+            else if (activation == 2) v = tanh(v);
+            C[idx] = v;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+// 2-D max and average pooling in NHWC layout, no padding:
+// x is (batch, height, width, channels), y is (batch, outH, outW, channels) with
+// outH = (height − kernel) / stride + 1 (likewise outW).
+
+// y = window maximum; argmax holds the flat NHWC index into x of the first maximum (as a float,
+// exact below 2^24), which the backward pass routes the gradient to.
+__kernel void maxpool_forward(const int batch, const int height, const int width,
+                              const int channels, const int kernel, const int stride,
+                              const int outH, const int outW,
+                              __global const float *x, const int offX,
+                              __global float *y, const int offY,
+                              __global float *argmax, const int offArgmax) {
+    const int total = batch * outH * outW * channels;
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int c = e % channels;
+    const int ow = (e / channels) % outW;
+    const int oh = (e / (channels * outW)) % outH;
+    const int b = e / (channels * outW * outH);
+    float best = -INFINITY;
+    int bestIndex = ((b * height + oh * stride) * width + ow * stride) * channels + c;
+    for (int kh = 0; kh < kernel; kh++)
+        for (int kw = 0; kw < kernel; kw++) {
+            const int i = ((b * height + oh * stride + kh) * width + ow * stride + kw) * channels + c;
+            const float v = x[offX + i];
+            // NaN propagates, as in PyTorch: a NaN input wins the window.
+            if (v > best || isnan(v)) { best = v; bestIndex = i; if (isnan(v)) break; }
+        }
+    y[offY + e] = best;
+    argmax[offArgmax + e] = (float)bestIndex;
+}
+
+// dx[i] = Σ dy over the windows whose recorded maximum is i. A gather over the (at most
+// kernel²) windows that contain i, so overlapping windows (stride < kernel) need no atomics.
+__kernel void maxpool_backward(const int batch, const int height, const int width,
+                               const int channels, const int kernel, const int stride,
+                               const int outH, const int outW,
+                               __global const float *dy, const int offDy,
+                               __global const float *argmax, const int offArgmax,
+                               __global float *dx, const int offDx) {
+    const int total = batch * height * width * channels;
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int c = e % channels;
+    const int w = (e / channels) % width;
+    const int h = (e / (channels * width)) % height;
+    const int b = e / (channels * width * height);
+    float s = 0.0f;
+    for (int kh = 0; kh < kernel; kh++) {
+        const int hp = h - kh;
+        if (hp < 0 || hp % stride != 0 || hp / stride >= outH) continue;
+        for (int kw = 0; kw < kernel; kw++) {
+            const int wp = w - kw;
+            if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
+            const int o = ((b * outH + hp / stride) * outW + wp / stride) * channels + c;
+            if ((int)argmax[offArgmax + o] == e) s += dy[offDy + o];
+        }
+    }
+    dx[offDx + e] = s;
+}
+
+// y = window mean.
+__kernel void avgpool_forward(const int batch, const int height, const int width,
+                              const int channels, const int kernel, const int stride,
+                              const int outH, const int outW,
+                              __global const float *x, const int offX,
+                              __global float *y, const int offY) {
+    const int total = batch * outH * outW * channels;
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int c = e % channels;
+    const int ow = (e / channels) % outW;
+    const int oh = (e / (channels * outW)) % outH;
+    const int b = e / (channels * outW * outH);
+    float s = 0.0f;
+    for (int kh = 0; kh < kernel; kh++)
+        for (int kw = 0; kw < kernel; kw++)
+            s += x[offX + ((b * height + oh * stride + kh) * width + ow * stride + kw) * channels + c];
+    y[offY + e] = s / (float)(kernel * kernel);
+}
+
+// dx[i] = Σ dy / kernel² over the windows that contain i.
+__kernel void avgpool_backward(const int batch, const int height, const int width,
+                               const int channels, const int kernel, const int stride,
+                               const int outH, const int outW,
+                               __global const float *dy, const int offDy,
+                               __global float *dx, const int offDx) {
+    const int total = batch * height * width * channels;
+    const int e = get_global_id(0);
+    if (e >= total) return;
+    const int c = e % channels;
+    const int w = (e / channels) % width;
+    const int h = (e / (channels * width)) % height;
+    const int b = e / (channels * width * height);
+    float s = 0.0f;
+    for (int kh = 0; kh < kernel; kh++) {
+        const int hp = h - kh;
+        if (hp < 0 || hp % stride != 0 || hp / stride >= outH) continue;
+        for (int kw = 0; kw < kernel; kw++) {
+            const int wp = w - kw;
+            if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
+            s += dy[offDy + ((b * outH + hp / stride) * outW + wp / stride) * channels + c];
+        }
+    }
+    dx[offDx + e] = s / (float)(kernel * kernel);
+}

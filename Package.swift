@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Fathom",
+    platforms: [.macOS(.v15)],
+    products: [
+        // The one library users link: `import Fathom` brings in every layer below.
+        .library(name: "Fathom", targets: ["Fathom"]),
+        .executable(name: "train", targets: ["train"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - C bindings (nothing but bindings)
+        .systemLibrary(
+            name: "COpenCL", pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        // Kernel sources and the default data set, embedded at build time with C23 #embed.
+        .target(name: "KernelSources"),
+        .target(name: "EmbeddedData"),
+
+        // MARK: - Device layer
+        .target(name: "Philox"),
+        .target(
+            name: "Compute",
+            dependencies: ["COpenCL", "CBLAS", "KernelSources", "Philox"]),
+
+        // MARK: - Data, artifacts, training
+        .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox"]),
+        .target(name: "Artifacts", dependencies: ["CZlib"]),
+        .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
+        .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox"]),
+
+        // MARK: - Command line
+        .target(
+            name: "CommandLineSupport",
+            dependencies: ["Fathom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "train",
+            dependencies: ["CommandLineSupport", "Fathom",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "bench",
+            dependencies: ["CommandLineSupport", "Fathom",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench"),
+
+        // MARK: - Tests
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "Philox", "KernelSources"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
+        .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
+    ],
+    cLanguageStandard: .gnu2x
+)

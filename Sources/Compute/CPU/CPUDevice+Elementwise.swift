@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `y = act(x)` over `n` floats; `x` and `y` may be the same memory.
+func applyActivation(_ activation: Activation, _ x: UnsafeMutablePointer<Float>,
+                     _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch activation {
+    case .identity:
+        if x != y { y.update(from: x, count: n) }
+    case .relu:
+        for i in 0..<n { y[i] = max(x[i], 0) }
+    case .tanh:
+        for i in 0..<n { y[i] = tanhf(x[i]) }
+    }
+}
+
+extension CPUDevice {
+    public func fill(_ x: BufferSlice, with value: Float) throws {
+        x.host.update(repeating: value, count: x.count)
+    }
+
+    public func axpby(alpha: Float, x: BufferSlice, beta: Float, y: BufferSlice) throws {
+        precondition(x.count == y.count, "axpby of \(x.count) and \(y.count) elements")
+        let xs = x.host, ys = y.host
+        if beta == 0 {
+            for i in 0..<x.count { ys[i] = alpha * xs[i] }
+        } else {
+            for i in 0..<x.count { ys[i] = alpha * xs[i] + beta * ys[i] }
+        }
+    }
+
+    public func activationForward(_ activation: Activation, x: BufferSlice, y: BufferSlice) throws {
+        precondition(x.count == y.count, "activation of \(x.count) into \(y.count) elements")
+        applyActivation(activation, x.host, y.host, x.count)
+    }
+
+    public func activationBackward(_ activation: Activation, y: BufferSlice, dy: BufferSlice,
+                                   dx: BufferSlice) throws {
+        precondition(y.count == dy.count && y.count == dx.count, "activation gradient shapes differ")
+        let out = y.host, g = dy.host, d = dx.host
+        switch activation {
+        case .identity:
+            if g != d { d.update(from: g, count: y.count) }
+        case .relu:
+            for i in 0..<y.count { d[i] = out[i] > 0 ? g[i] : 0 }
+        case .tanh:
+            for i in 0..<y.count { d[i] = g[i] * (1 - out[i] * out[i]) }
+        }
+    }
+
+    public func gatherRows(_ source: BufferSlice, width: Int, indices: BufferSlice,
+                           into destination: BufferSlice) throws {
+        precondition(destination.count == indices.count * width, "gather destination size mismatch")
+        let rows = source.count / max(width, 1)
+        for r in 0..<indices.count {
+            let s = Int(indices.host[r])
+            precondition(s >= 0 && s < rows, "gather index \(s) outside \(rows) rows")
+            (destination.host + r * width).update(from: source.host + s * width, count: width)
+        }
+    }
+}

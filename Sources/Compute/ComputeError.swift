@@ -1,0 +1,27 @@
+/// Failures of the environment: missing drivers, kernel builds, out-of-memory, failed calls.
+///
+/// Programmer errors (mismatched shapes, slices out of range) are preconditions instead.
+public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// An OpenCL call returned an error code, e.g. `clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)`.
+    case openCL(call: String, code: Int32)
+    /// A kernel family failed to compile; `log` is the driver's whole build log.
+    case build(family: String, log: String)
+    /// `--device gpu` was asked for but no OpenCL GPU exists; `found` lists what does.
+    case noGPU(found: String)
+    /// `--device opencl` was asked for but no OpenCL device exists at all.
+    case noOpenCLDevice(found: String)
+
+    public var description: String {
+        switch self {
+        case .openCL(let call, let code):
+            return "\(call): \(openCLErrorName(code)) (\(code))"
+        case .build(let family, let log):
+            return "building Kernels/\(family).cl failed:\n\(log)"
+        case .noGPU(let found):
+            return "--device gpu: no OpenCL GPU found (\(found)); use --device cpu or --device opencl"
+        case .noOpenCLDevice(let found):
+            return "--device opencl: no OpenCL device found (\(found)); install an OpenCL driver "
+                + "(for example pocl-opencl-icd) or use --device cpu"
+        }
+    }
+}

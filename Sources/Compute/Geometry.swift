@@ -1,0 +1,85 @@
+/// Shape of a row-major matrix product `C (m×n) = op(A) (m×k) · op(B) (k×n)`.
+///
+/// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored: A is m×k (or k×m when
+/// `transposeA`), B is k×n (or n×k when `transposeB`).
+public struct GemmShape: Sendable, Hashable, CustomStringConvertible {
+    public var m: Int, n: Int, k: Int
+    public var transposeA: Bool, transposeB: Bool
+    public var lda: Int, ldb: Int, ldc: Int
+
+    /// Densely packed operands: the leading dimensions follow from the shape.
+    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative matrix dimension \(m)x\(n)x\(k)")
+        self.m = m; self.n = n; self.k = k
+        self.transposeA = transposeA; self.transposeB = transposeB
+        lda = max(transposeA ? m : k, 1)
+        ldb = max(transposeB ? k : n, 1)
+        ldc = max(n, 1)
+    }
+
+    /// Elements of A, B and C the product reads or writes.
+    public var aCount: Int { m == 0 || k == 0 ? 0 : (transposeA ? (k - 1) * lda + m : (m - 1) * lda + k) }
+    public var bCount: Int { k == 0 || n == 0 ? 0 : (transposeB ? (n - 1) * ldb + k : (k - 1) * ldb + n) }
+    public var cCount: Int { m == 0 || n == 0 ? 0 : (m - 1) * ldc + n }
+
+    /// Floating-point operations of the product (2·m·n·k).
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    public var description: String {
+        "\(m)x\(n)x\(k)" + (transposeA ? " Aᵀ" : "") + (transposeB ? " Bᵀ" : "")
+    }
+
+    func checkOperands(a: BufferSlice, b: BufferSlice, c: BufferSlice, bias: BufferSlice?) {
+        precondition(a.count >= aCount, "A holds \(a.count) elements, \(description) needs \(aCount)")
+        precondition(b.count >= bCount, "B holds \(b.count) elements, \(description) needs \(bCount)")
+        precondition(c.count >= cCount, "C holds \(c.count) elements, \(description) needs \(cCount)")
+        if let bias { precondition(bias.count >= n, "bias holds \(bias.count) elements, needs \(n)") }
+    }
+}
+
+/// Geometry of a 2-D convolution over NHWC tensors, lowered to a matrix product by im2col:
+/// input (batch, height, width, channels) → patches (batch·outHeight·outWidth,
+/// kernelHeight·kernelWidth·channels).
+public struct ConvGeometry: Sendable, Hashable {
+    public var batch: Int, height: Int, width: Int, channels: Int
+    public var kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int
+
+    public init(batch: Int, height: Int, width: Int, channels: Int,
+                kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
+        precondition(batch >= 0 && height > 0 && width > 0 && channels > 0, "bad conv input shape")
+        precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0,
+                     "bad conv kernel, stride or padding")
+        precondition(height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth,
+                     "conv kernel \(kernelHeight)x\(kernelWidth) larger than padded input")
+        self.batch = batch; self.height = height; self.width = width; self.channels = channels
+        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.stride = stride; self.padding = padding
+    }
+
+    public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Columns of the patch matrix: kernelHeight·kernelWidth·channels.
+    public var patchSize: Int { kernelHeight * kernelWidth * channels }
+    /// Rows of the patch matrix: batch·outHeight·outWidth.
+    public var patchRows: Int { batch * outHeight * outWidth }
+    public var inputCount: Int { batch * height * width * channels }
+}
+
+/// Geometry of 2-D pooling without padding over NHWC tensors.
+public struct PoolGeometry: Sendable, Hashable {
+    public var batch: Int, height: Int, width: Int, channels: Int
+    public var kernel: Int, stride: Int
+
+    public init(batch: Int, height: Int, width: Int, channels: Int, kernel: Int, stride: Int) {
+        precondition(batch >= 0 && height > 0 && width > 0 && channels > 0, "bad pool input shape")
+        precondition(kernel > 0 && stride > 0 && kernel <= height && kernel <= width,
+                     "bad pool kernel \(kernel) or stride \(stride)")
+        self.batch = batch; self.height = height; self.width = width; self.channels = channels
+        self.kernel = kernel; self.stride = stride
+    }
+
+    public var outHeight: Int { (height - kernel) / stride + 1 }
+    public var outWidth: Int { (width - kernel) / stride + 1 }
+    public var inputCount: Int { batch * height * width * channels }
+    public var outputCount: Int { batch * outHeight * outWidth * channels }
+}

@@ -1,0 +1,44 @@
+extension OpenCLDevice {
+    public func sgdUpdate(_ s: SGDStep, parameters: BufferSlice, gradients: BufferSlice,
+                          momentum: BufferSlice) throws {
+        let n = parameters.count
+        precondition(gradients.count == n && (s.momentum == 0 || momentum.count == n),
+                     "optimizer buffers differ in size")
+        let (global, local) = linear(n)
+        try launch("optim", "sgd_update", global: global, local: local, [
+            .int(n), .slice(parameters), .slice(gradients), .slice(s.momentum == 0 ? gradients : momentum),
+            .float(s.learningRate), .float(s.momentum), .float(s.dampening), .float(s.weightDecay),
+            .flag(s.nesterov), .flag(s.isFirstStep),
+        ])
+    }
+
+    public func adamUpdate(_ s: AdamStep, parameters: BufferSlice, gradients: BufferSlice,
+                           firstMoment: BufferSlice, secondMoment: BufferSlice,
+                           maxSecondMoment: BufferSlice) throws {
+        let n = parameters.count
+        precondition(gradients.count == n && firstMoment.count == n && secondMoment.count == n
+                     && (!s.amsgrad || maxSecondMoment.count == n), "optimizer buffers differ in size")
+        let (global, local) = linear(n)
+        try launch("optim", "adam_update", global: global, local: local, [
+            .int(n), .slice(parameters), .slice(gradients), .slice(firstMoment), .slice(secondMoment),
+            .slice(s.amsgrad ? maxSecondMoment : secondMoment),
+            .float(s.learningRate), .float(s.beta1), .float(s.beta2), .float(s.epsilon),
+            .float(s.weightDecay), .flag(s.decoupledWeightDecay), .flag(s.amsgrad),
+            .float(s.biasCorrection1), .float(s.biasCorrection2Sqrt),
+        ])
+    }
+
+    public func rmspropUpdate(_ s: RMSPropStep, parameters: BufferSlice, gradients: BufferSlice,
+                              squareAverage: BufferSlice, momentum: BufferSlice) throws {
+        let n = parameters.count
+        precondition(gradients.count == n && squareAverage.count == n
+                     && (s.momentum == 0 || momentum.count == n), "optimizer buffers differ in size")
+        let (global, local) = linear(n)
+        try launch("optim", "rmsprop_update", global: global, local: local, [
+            .int(n), .slice(parameters), .slice(gradients), .slice(squareAverage),
+            .slice(s.momentum == 0 ? squareAverage : momentum),
+            .float(s.learningRate), .float(s.alpha), .float(s.epsilon), .float(s.weightDecay),
+            .float(s.momentum),
+        ])
+    }
+}

@@ -1,0 +1,11 @@
+extension OpenCLDevice {
+    /// Work-items per column group of `column_sum` (its REDUCE_GROUP).
+    var reduceGroup: Int { kernelDefines["reduce"]?["REDUCE_GROUP"].flatMap { Int($0) } ?? 256 }
+
+    public func columnSum(_ x: BufferSlice, rows: Int, cols: Int, beta: Float,
+                          into out: BufferSlice) throws {
+        precondition(x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
+        try launch("reduce", "column_sum", global: [cols * reduceGroup], local: [reduceGroup],
+                   [.int(rows), .int(cols), .slice(x), .float(beta), .slice(out)])
+    }
+}

@@ -1,0 +1,107 @@
+import Compute
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Naive double-precision reference for C = act(alpha·op(A)·op(B) + beta·C + bias).
+func referenceGemm(_ s: GemmShape, alpha: Float, a: [Float], b: [Float], beta: Float, c: [Float],
+                   bias: [Float]?, activation: Activation) -> [Float] {
+    var out = c
+    for i in 0..<s.m {
+        for j in 0..<s.n {
+            var sum = 0.0
+            for p in 0..<s.k {
+                let av = s.transposeA ? a[p * s.lda + i] : a[i * s.lda + p]
+                let bv = s.transposeB ? b[j * s.ldb + p] : b[p * s.ldb + j]
+                sum += Double(av) * Double(bv)
+            }
+            var v = Double(alpha) * sum + (beta == 0 ? 0 : Double(beta) * Double(c[i * s.ldc + j]))
+            if let bias { v += Double(bias[j]) }
+            switch activation {
+            case .identity: break
+            case .relu: v = max(v, 0)
+            case .tanh: v = tanh(v)
+            }
+            out[i * s.ldc + j] = Float(v)
+        }
+    }
+    return out
+}
+
+struct MatmulCase: CustomTestStringConvertible, Sendable {
+    let m: Int, n: Int, k: Int
+    var testDescription: String { "\(m)x\(n)x\(k)" }
+}
+
+@Suite("matmul: OpenCL and OpenBLAS against a naive reference")
+struct MatmulTests {
+    static let shapes: [MatmulCase] = [
+        .init(m: 0, n: 5, k: 7), .init(m: 5, n: 0, k: 7), .init(m: 5, n: 7, k: 0),
+        .init(m: 1, n: 1, k: 1), .init(m: 17, n: 33, k: 65), .init(m: 4096, n: 3, k: 5),
+        .init(m: 3, n: 5, k: 4096), .init(m: 65, n: 63, k: 17), .init(m: 512, n: 512, k: 512),
+    ]
+
+    @Test(arguments: shapes, [(false, false), (false, true), (true, false), (true, true)])
+    func product(_ shape: MatmulCase, _ transposes: (Bool, Bool)) throws {
+        let s = GemmShape(m: shape.m, n: shape.n, k: shape.k, transposeA: transposes.0, transposeB: transposes.1)
+        let a = randomValues(max(s.aCount, 1), seed: 1)
+        let b = randomValues(max(s.bCount, 1), seed: 2)
+        let c = randomValues(max(s.cCount, 1), seed: 3)
+        let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: c, bias: nil, activation: .identity)
+        // Float accumulation error grows with K; entries are sums of K products of values in [-1, 1).
+        let atol = Float(1e-5) * Float(max(shape.k, 1)).squareRoot() * 4 + 1e-6
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let (ba, bb, bc) = (try upload(a, to: device), try upload(b, to: device), try upload(c, to: device))
+            try device.gemm(s, a: ba.whole, b: bb.whole, c: bc.whole)
+            expectClose(try device.download(bc.whole), expected, atol: atol, "\(device.kind) \(s)")
+        }
+    }
+
+    @Test("alpha, beta, bias and activation epilogue", arguments: Activation.allCases)
+    func epilogue(_ activation: Activation) throws {
+        let s = GemmShape(m: 31, n: 37, k: 41)
+        let a = randomValues(s.aCount, seed: 4), b = randomValues(s.bCount, seed: 5)
+        let c = randomValues(s.cCount, seed: 6), bias = randomValues(s.n, seed: 7)
+        let expected = referenceGemm(s, alpha: 0.5, a: a, b: b, beta: -1.5, c: c, bias: bias, activation: activation)
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let bc = try upload(c, to: device)
+            try device.gemm(s, alpha: 0.5, a: try upload(a, to: device).whole, b: try upload(b, to: device).whole,
+                            beta: -1.5, c: bc.whole, bias: try upload(bias, to: device).whole, activation: activation)
+            expectClose(try device.download(bc.whole), expected, atol: 1e-4, "\(device.kind) \(activation)")
+        }
+    }
+
+    @Test("operands at offsets inside larger buffers, with padded leading dimensions")
+    func offsetsAndStrides() throws {
+        var s = GemmShape(m: 13, n: 11, k: 7, transposeA: true)
+        s.lda = 20; s.ldb = 15; s.ldc = 12
+        let a = randomValues(s.aCount + 9, seed: 8), b = randomValues(s.bCount + 5, seed: 9)
+        let c = randomValues(s.cCount + 3, seed: 10)
+        let expectedC = referenceGemm(s, alpha: 1, a: Array(a[9...]), b: Array(b[5...]), beta: 1,
+                                      c: Array(c[3...]), bias: nil, activation: .identity)
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let ba = try upload(a, to: device), bb = try upload(b, to: device), bc = try upload(c, to: device)
+            try device.gemm(s, a: ba.slice(9, s.aCount), b: bb.slice(5, s.bCount), beta: 1, c: bc.slice(3, s.cCount))
+            let out = try device.download(bc.whole)
+            expectClose(Array(out[0..<3]), Array(c[0..<3]), atol: 0, "\(device.kind) prefix untouched")
+            // Padding columns between rows of C must be left alone too.
+            expectClose(Array(out[3...]), expectedC, atol: 1e-5, "\(device.kind) strided product")
+        }
+    }
+
+    @Test("tuning overrides through build options give the same product")
+    func tuningOverrides() throws {
+        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: [
+            "matmul": ["TILE_M": "32", "TILE_N": "16", "TILE_K": "8", "WPT_M": "2", "WPT_N": "2"],
+        ], cacheDirectory: nil)
+        let s = GemmShape(m: 45, n: 29, k: 77, transposeB: true)
+        let a = randomValues(s.aCount, seed: 11), b = randomValues(s.bCount, seed: 12)
+        let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
+                                     bias: nil, activation: .identity)
+        let c = try device.makeBuffer(count: s.cCount)
+        try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+        expectClose(try device.download(c.whole), expected, atol: 1e-4, "retuned OpenCL matmul")
+    }
+}
