@@ -55,8 +55,10 @@ let package = Package(
             path: "Benchmarks/bench"),
 
         // MARK: - Tests
+        .testTarget(name: "PhiloxTests", dependencies: ["Philox"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "Philox", "KernelSources"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],

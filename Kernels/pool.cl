@@ -1,11 +1,11 @@
 // 2-D max and average pooling in NHWC layout, no padding:
 // x is (batch, height, width, channels), y is (batch, outH, outW, channels) with
-// outH = (height − kernel) / stride + 1 (likewise outW).
+// outH = (height − window) / stride + 1 (likewise outW).
 
 // y = window maximum; argmax holds the flat NHWC index into x of the first maximum (as a float,
 // exact below 2^24), which the backward pass routes the gradient to.
 __kernel void maxpool_forward(const int batch, const int height, const int width,
-                              const int channels, const int kernel, const int stride,
+                              const int channels, const int window, const int stride,
                               const int outH, const int outW,
                               __global const float *x, const int offX,
                               __global float *y, const int offY,
@@ -19,8 +19,8 @@ __kernel void maxpool_forward(const int batch, const int height, const int width
     const int b = e / (channels * outW * outH);
     float best = -INFINITY;
     int bestIndex = ((b * height + oh * stride) * width + ow * stride) * channels + c;
-    for (int kh = 0; kh < kernel; kh++)
-        for (int kw = 0; kw < kernel; kw++) {
+    for (int kh = 0; kh < window; kh++)
+        for (int kw = 0; kw < window; kw++) {
             const int i = ((b * height + oh * stride + kh) * width + ow * stride + kw) * channels + c;
             const float v = x[offX + i];
             // NaN propagates, as in PyTorch: a NaN input wins the window.
@@ -31,9 +31,9 @@ __kernel void maxpool_forward(const int batch, const int height, const int width
 }
 
 // dx[i] = Σ dy over the windows whose recorded maximum is i. A gather over the (at most
-// kernel²) windows that contain i, so overlapping windows (stride < kernel) need no atomics.
+// window²) windows that contain i, so overlapping windows (stride < window) need no atomics.
 __kernel void maxpool_backward(const int batch, const int height, const int width,
-                               const int channels, const int kernel, const int stride,
+                               const int channels, const int window, const int stride,
                                const int outH, const int outW,
                                __global const float *dy, const int offDy,
                                __global const float *argmax, const int offArgmax,
@@ -46,10 +46,10 @@ __kernel void maxpool_backward(const int batch, const int height, const int widt
     const int h = (e / (channels * width)) % height;
     const int b = e / (channels * width * height);
     float s = 0.0f;
-    for (int kh = 0; kh < kernel; kh++) {
+    for (int kh = 0; kh < window; kh++) {
         const int hp = h - kh;
         if (hp < 0 || hp % stride != 0 || hp / stride >= outH) continue;
-        for (int kw = 0; kw < kernel; kw++) {
+        for (int kw = 0; kw < window; kw++) {
             const int wp = w - kw;
             if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
             const int o = ((b * outH + hp / stride) * outW + wp / stride) * channels + c;
@@ -61,7 +61,7 @@ __kernel void maxpool_backward(const int batch, const int height, const int widt
 
 // y = window mean.
 __kernel void avgpool_forward(const int batch, const int height, const int width,
-                              const int channels, const int kernel, const int stride,
+                              const int channels, const int window, const int stride,
                               const int outH, const int outW,
                               __global const float *x, const int offX,
                               __global float *y, const int offY) {
@@ -73,15 +73,15 @@ __kernel void avgpool_forward(const int batch, const int height, const int width
     const int oh = (e / (channels * outW)) % outH;
     const int b = e / (channels * outW * outH);
     float s = 0.0f;
-    for (int kh = 0; kh < kernel; kh++)
-        for (int kw = 0; kw < kernel; kw++)
+    for (int kh = 0; kh < window; kh++)
+        for (int kw = 0; kw < window; kw++)
             s += x[offX + ((b * height + oh * stride + kh) * width + ow * stride + kw) * channels + c];
-    y[offY + e] = s / (float)(kernel * kernel);
+    y[offY + e] = s / (float)(window * window);
 }
 
-// dx[i] = Σ dy / kernel² over the windows that contain i.
+// dx[i] = Σ dy / window² over the windows that contain i.
 __kernel void avgpool_backward(const int batch, const int height, const int width,
-                               const int channels, const int kernel, const int stride,
+                               const int channels, const int window, const int stride,
                                const int outH, const int outW,
                                __global const float *dy, const int offDy,
                                __global float *dx, const int offDx) {
@@ -93,14 +93,14 @@ __kernel void avgpool_backward(const int batch, const int height, const int widt
     const int h = (e / (channels * width)) % height;
     const int b = e / (channels * width * height);
     float s = 0.0f;
-    for (int kh = 0; kh < kernel; kh++) {
+    for (int kh = 0; kh < window; kh++) {
         const int hp = h - kh;
         if (hp < 0 || hp % stride != 0 || hp / stride >= outH) continue;
-        for (int kw = 0; kw < kernel; kw++) {
+        for (int kw = 0; kw < window; kw++) {
             const int wp = w - kw;
             if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
             s += dy[offDy + ((b * outH + hp / stride) * outW + wp / stride) * channels + c];
         }
     }
-    dx[offDx + e] = s / (float)(kernel * kernel);
+    dx[offDx + e] = s / (float)(window * window);
 }

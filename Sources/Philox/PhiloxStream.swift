@@ -82,13 +82,12 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection, so unbiased).
     public mutating func nextInt(below bound: Int) -> Int {
         precondition(bound > 0 && bound <= Int(UInt32.max), "bound must be in 1...UInt32.max")
-        let b = UInt64(bound)
+        let b = UInt32(bound)
+        // Products whose low word falls below 2^32 mod b would over-represent some results.
+        let threshold = (0 &- b) % b
         while true {
-            let product = UInt64(nextUInt32()) * b
-            let low = UInt32(truncatingIfNeeded: product)
-            if low >= UInt32(truncatingIfNeeded: (0 &- b) % b) || low >= UInt32(bound) {
-                return Int(product >> 32)
-            }
+            let product = UInt64(nextUInt32()) * UInt64(b)
+            if UInt32(truncatingIfNeeded: product) >= threshold { return Int(product >> 32) }
         }
     }
 

@@ -120,6 +120,9 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     // MARK: - Kernels
 
+    /// Programs loaded from the disk cache rather than compiled, since this device was opened.
+    public var programCacheDiskHits: Int { programs.diskHits }
+
     /// Builds every embedded kernel family now, so that compile time stays out of later timings
     /// and a broken kernel is reported at start-up.
     public func compileAllKernels() throws {

@@ -1,0 +1,72 @@
+import Artifacts
+import Compute
+import Datasets
+import Training
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit statuses of the commands (BSD sysexits where one fits).
+public enum ExitStatus {
+    /// Bad input data, a corrupt or mismatched checkpoint.
+    public static let dataError: Int32 = 65
+    /// `--device gpu` without a GPU, or no OpenCL device for `--device opencl`.
+    public static let unavailable: Int32 = 69
+    /// Training diverged (NaN or infinite loss).
+    public static let software: Int32 = 70
+    /// A file could not be written.
+    public static let cannotCreate: Int32 = 73
+}
+
+/// A failure that ends a command with one line on stderr and a specific exit status.
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let message: String
+    public let status: Int32
+
+    public init(_ message: String, status: Int32) {
+        self.message = message
+        self.status = status
+    }
+
+    public var description: String { message }
+
+    /// The exit status and message for any error the library throws.
+    public static func from(_ error: any Error) -> CommandFailure {
+        switch error {
+        case let failure as CommandFailure:
+            return failure
+        case let error as DataError:
+            return CommandFailure(error.description, status: ExitStatus.dataError)
+        case let error as ComputeError:
+            switch error {
+            case .noGPU, .noOpenCLDevice: return CommandFailure(error.description, status: ExitStatus.unavailable)
+            default: return CommandFailure(error.description, status: ExitStatus.software)
+            }
+        case let error as TrainingError:
+            switch error {
+            case .diverged: return CommandFailure(error.description, status: ExitStatus.software)
+            case .checkpointMismatch: return CommandFailure(error.description, status: ExitStatus.dataError)
+            }
+        case let error as ArtifactError:
+            if case .io = error.kind { return CommandFailure(error.description, status: ExitStatus.cannotCreate) }
+            return CommandFailure(error.description, status: ExitStatus.dataError)
+        case let error as ModelSpecError:
+            return CommandFailure(error.description, status: 64)
+        default:
+            return CommandFailure("\(error)", status: 1)
+        }
+    }
+}
+
+/// Runs `body`; on failure prints `<command>: <message>` on stderr and exits with the failure's
+/// status, so every error is one clear line and never a crash dump.
+public func runReportingFailures(command: String, _ body: () throws -> Void) {
+    do {
+        try body()
+    } catch {
+        let failure = CommandFailure.from(error)
+        Console.error("\(command): \(failure.message)")
+        exit(failure.status)
+    }
+}

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Output for the commands. Lines go straight to the file descriptor (no stdio buffering), so a
+/// piped `--json` stream is readable line by line while training runs.
+public enum Console {
+    /// Whether standard output is a terminal (progress bars only then).
+    public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+
+    public static func line(_ text: String) { emit(text + "\n", to: 1) }
+    public static func error(_ text: String) { emit(text + "\n", to: 2) }
+
+    /// Redraws a one-line progress bar in place: `label [=====>      ] done/total`.
+    public static func progress(_ label: String, done: Int, total: Int) {
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
+            + String(repeating: " ", count: max(width - filled - 1, 0))
+        emit("\r\(label) [\(bar)] \(done)/\(total)", to: 1)
+    }
+
+    /// Erases the progress bar line.
+    public static func clearProgress() { emit("\r\u{1B}[2K", to: 1) }
+
+    private static func emit(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return write(fd, base + offset, raw.count - offset)
+            }
+            if n <= 0 { return }
+            offset += n
+        }
+        bytes.removeAll()
+    }
+}

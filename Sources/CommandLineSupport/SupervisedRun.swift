@@ -1,0 +1,169 @@
+import Artifacts
+import Compute
+import Datasets
+import Training
+
+/// The epoch loop of a `train` command around a `Trainer`: resume, per-epoch reporting (text
+/// with a progress bar on a terminal, or JSON lines), metrics file, checkpoint after every epoch,
+/// SVG plot, and the final summary.
+public struct SupervisedRun {
+    public let options: TrainingOptions
+    public let data: DataOptions
+    public let device: any Device
+    /// The command name in JSON output (`sgd`, later `dp-sgd`, …).
+    public let algorithm: String
+
+    public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String) {
+        self.options = options
+        self.data = data
+        self.device = device
+        self.algorithm = algorithm
+    }
+
+    public func run() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let config = options.trainingConfig
+        let spec = try ModelSpec(parsing: options.model)
+        let (trainSet, testSet, source) = try data.load(seed: config.seed)
+        let train = try DeviceDataset(trainSet, device: device)
+        let test = try DeviceDataset(testSet, device: device)
+        let layers = try spec.layers(input: train.shape, classes: train.classCount)
+        let model = try Model(layers: layers, input: train.shape, device: device,
+                              maxBatch: max(config.batchSize, 256), seed: config.seed)
+        let trainer = try Trainer(model: model, config: config, train: train)
+
+        var history: [EpochRecord] = []
+        if let resume = options.resume {
+            let checkpoint = try Checkpoint.read(from: resume)
+            try trainer.restore(checkpoint, modelSpec: spec.description)
+            history = checkpoint.history
+        }
+        let metricsFile = try options.metrics.map { try MetricsFile(path: $0, truncate: options.resume == nil) }
+
+        var start = JSONObject()
+        start.add("event", "start")
+        start.add("algorithm", algorithm)
+        start.add("device", device.kind.rawValue)
+        start.add("device_name", device.name)
+        start.add("data", source)
+        start.add("train_samples", trainSet.count)
+        start.add("test_samples", testSet.count)
+        start.add("features", trainSet.featureCount)
+        start.add("classes", trainSet.classes.count)
+        start.add("model", spec.description)
+        start.add("parameters", model.parameterCount)
+        start.add("optimizer", config.optimizer.description)
+        start.add("schedule", config.schedule.description)
+        start.add("epochs", config.epochs)
+        start.add("batch_size", config.batchSize)
+        start.add("seed", config.seed)
+        start.add("resumed_from_epoch", trainer.epoch)
+        if options.json {
+            Console.line(start.line)
+        } else {
+            Console.line("data: \(source): \(trainSet.count) train, \(testSet.count) test, "
+                         + "\(trainSet.featureCount) features, \(trainSet.classes.count) classes")
+            Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
+            Console.line("optimizer: \(config.optimizer.description), schedule \(config.schedule), "
+                         + "batch \(config.batchSize), seed \(config.seed)")
+            if trainer.epoch > 0 { Console.line("resumed after epoch \(trainer.epoch)") }
+        }
+        try metricsFile?.append(start)
+
+        let showProgress = !options.json && Console.stdoutIsTerminal
+        do {
+            while trainer.epoch < config.epochs {
+                let epochStart = clock.now
+                let label = "epoch \(trainer.epoch + 1)/\(config.epochs)"
+                let (trainLoss, trainAccuracy) = try trainer.trainEpoch(progress: showProgress ? { done, total in
+                    Console.progress(label, done: done, total: total)
+                } : nil)
+                let (testLoss, testAccuracy) = try trainer.evaluate(test)
+                let seconds = seconds(clock.now - epochStart)
+                if showProgress { Console.clearProgress() }
+                let record = EpochRecord(epoch: trainer.epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
+                                         testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds)
+                history.append(record)
+                let line = epochObject(record, step: trainer.step)
+                if options.json {
+                    Console.line(line.line)
+                } else {
+                    Console.line("epoch \(record.epoch)/\(config.epochs)  loss \(format(trainLoss, 4))  "
+                                 + "train acc \(format(100 * trainAccuracy, 2))%  test loss \(format(testLoss, 4))  "
+                                 + "test acc \(format(100 * testAccuracy, 2))%  \(format(seconds, 2)) s")
+                }
+                try metricsFile?.append(line)
+                if let path = options.checkpoint {
+                    try trainer.checkpoint(modelSpec: spec.description, history: history,
+                                           metadata: ["device": device.kind.rawValue, "data": source,
+                                                      "algorithm": algorithm]).write(to: path)
+                }
+            }
+        } catch let error as TrainingError {
+            if showProgress { Console.clearProgress() }
+            // Keep what was learned before the divergence visible; the checkpoint file still
+            // holds the last good epoch because it is only written after a finite epoch.
+            if let plot = options.plot { try? TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
+            throw error
+        }
+
+        if let plot = options.plot { try TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
+        let last = history.last
+        var final = JSONObject()
+        final.add("event", "final")
+        final.add("algorithm", algorithm)
+        final.add("device", device.kind.rawValue)
+        final.add("model", spec.description)
+        final.add("epochs", trainer.epoch)
+        final.add("steps", trainer.step)
+        final.add("train_loss", last?.trainLoss ?? .nan)
+        final.add("train_accuracy", last?.trainAccuracy ?? .nan)
+        final.add("test_loss", last?.testLoss ?? .nan)
+        final.add("test_accuracy", last?.testAccuracy ?? .nan)
+        final.add("seconds", seconds(clock.now - started))
+        if options.json {
+            Console.line(final.line)
+        } else if let last {
+            Console.line("final: test accuracy \(format(100 * last.testAccuracy, 2))% after \(trainer.epoch) epochs "
+                         + "(\(format(seconds(clock.now - started), 1)) s)")
+        }
+        try metricsFile?.append(final)
+    }
+
+    private func plotTitle(_ spec: ModelSpec) -> String {
+        "\(algorithm) · \(spec) · \(options.optimizerConfig.description) · \(device.kind.rawValue)"
+    }
+
+    private func epochObject(_ record: EpochRecord, step: Int) -> JSONObject {
+        var object = JSONObject()
+        object.add("event", "epoch")
+        object.add("epoch", record.epoch)
+        object.add("step", step)
+        object.add("train_loss", record.trainLoss)
+        object.add("train_accuracy", record.trainAccuracy)
+        object.add("test_loss", record.testLoss)
+        object.add("test_accuracy", record.testAccuracy)
+        object.add("seconds", record.seconds)
+        return object
+    }
+}
+
+/// Seconds in a duration.
+public func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) * 1e-18
+}
+
+/// `value` with `digits` decimals (no Foundation formatter needed).
+public func format(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (abs(value) * scale).rounded()
+    let integer = Int(rounded / scale)
+    var fraction = String(Int(rounded) - integer * Int(scale))
+    fraction = String(repeating: "0", count: max(digits - fraction.count, 0)) + fraction
+    let sign = value < 0 && rounded != 0 ? "-" : ""
+    return digits > 0 ? "\(sign)\(integer).\(fraction)" : "\(sign)\(integer)"
+}

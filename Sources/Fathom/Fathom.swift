@@ -1,0 +1,6 @@
+// The library users link: one import for the device layer, data sets, training and artifacts.
+@_exported import Artifacts
+@_exported import Compute
+@_exported import Datasets
+@_exported import Philox
+@_exported import Training

@@ -1,0 +1,97 @@
+import Compute
+import Philox
+
+/// 2-D convolution over NHWC input, `y = act(conv(x, W) + b)`, lowered to one matrix product
+/// through im2col. W is (outChannels, kernel, kernel, inChannels) row-major, i.e.
+/// (outChannels, patch) with patch in (kh, kw, c) order; b is (outChannels). The output is NHWC.
+public final class Conv2d: Layer {
+    public let outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let activation: Activation
+    private var device: (any Device)?
+    private var index = 0
+    private var input = FeatureShape(features: 1)
+    private var patches: DeviceBuffer?
+    private var patchGradient: DeviceBuffer?
+    private var weight: BufferSlice?, bias: BufferSlice?
+    private var weightGradient: BufferSlice?, biasGradient: BufferSlice?
+
+    public init(outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                activation: Activation = .identity) {
+        precondition(outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0, "bad Conv2d configuration")
+        self.outChannels = outChannels; self.kernel = kernel; self.stride = stride
+        self.padding = padding; self.activation = activation
+    }
+
+    private func geometry(_ input: FeatureShape, batch: Int) -> ConvGeometry {
+        ConvGeometry(batch: batch, height: input.height, width: input.width, channels: input.channels,
+                     kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: padding)
+    }
+
+    public func summary(input: FeatureShape) -> String {
+        "Conv2d(\(input.channels) → \(outChannels), \(kernel)x\(kernel), stride \(stride), padding \(padding)"
+            + (activation == .identity ? ")" : ", \(activation))")
+    }
+
+    public func outputShape(for input: FeatureShape) -> FeatureShape {
+        let g = geometry(input, batch: 1)
+        return FeatureShape(height: g.outHeight, width: g.outWidth, channels: outChannels)
+    }
+
+    public func parameterShapes(for input: FeatureShape) -> [(name: String, shape: [Int])] {
+        [("weight", [outChannels, kernel, kernel, input.channels]), ("bias", [outChannels])]
+    }
+
+    public func initialParameters(for input: FeatureShape, rng: inout PhiloxStream) -> [Float] {
+        let fanIn = kernel * kernel * input.channels
+        return uniformFanIn(weights: outChannels * fanIn, biases: outChannels, fanIn: fanIn, rng: &rng)
+    }
+
+    public func bind(_ b: LayerBinding) throws {
+        device = b.device
+        index = b.index
+        input = b.input
+        let g = geometry(b.input, batch: b.maxBatch)
+        patches = try b.device.makeBuffer(count: g.patchRows * g.patchSize)
+        patchGradient = try b.device.makeBuffer(count: g.patchRows * g.patchSize)
+        let w = outChannels * g.patchSize
+        weight = b.parameters.slice(0, w)
+        bias = b.parameters.slice(w, outChannels)
+        weightGradient = b.gradients.slice(0, w)
+        biasGradient = b.gradients.slice(w, outChannels)
+    }
+
+    public func forward(x: BufferSlice, y: BufferSlice, batch: Int) throws {
+        guard let device, let patches, let weight, let bias else { preconditionFailure("Conv2d used before bind") }
+        let g = geometry(input, batch: batch)
+        let cols = patches.slice(0, g.patchRows * g.patchSize)
+        try device.im2col(g, x: x, cols: cols)
+        // y (rows, out) = cols (rows, patch) · Wᵀ — the rows are NHWC output positions.
+        try device.gemm(GemmShape(m: g.patchRows, n: outChannels, k: g.patchSize, transposeB: true),
+                        alpha: 1, a: cols, b: weight, beta: 0, c: y, bias: bias, activation: activation)
+    }
+
+    public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
+                         observer: BackwardObserver?) throws {
+        guard let device, let patches, let patchGradient, let weight, let weightGradient, let biasGradient else {
+            preconditionFailure("Conv2d used before bind")
+        }
+        let g = geometry(input, batch: batch)
+        let cols = patches.slice(0, g.patchRows * g.patchSize)
+        try backwardThroughActivation(activation, device: device, y: y, dy: dy, count: g.patchRows * outChannels)
+        let action = try observer?(LayerGradientFactors(
+            layerIndex: index, input: cols, outputGradient: dy.slice(0, g.patchRows * outChannels), batch: batch,
+            rowsPerSample: g.outHeight * g.outWidth, inputWidth: g.patchSize, outputWidth: outChannels,
+            weightGradient: weightGradient, biasGradient: biasGradient)) ?? .accumulate
+        if let dx {
+            // dcols (rows, patch) = dz (rows, out) · W (out, patch), then fold the patches back.
+            let dcols = patchGradient.slice(0, g.patchRows * g.patchSize)
+            try device.gemm(GemmShape(m: g.patchRows, n: g.patchSize, k: outChannels), a: dy, b: weight, c: dcols)
+            try device.col2im(g, cols: dcols, dx: dx)
+        }
+        if action == .accumulate {
+            try device.gemm(GemmShape(m: outChannels, n: g.patchSize, k: g.patchRows, transposeA: true),
+                            a: dy, b: cols, c: weightGradient)
+            try device.columnSum(dy, rows: g.patchRows, cols: outChannels, beta: 0, into: biasGradient)
+        }
+    }
+}

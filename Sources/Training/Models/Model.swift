@@ -1,0 +1,199 @@
+import Compute
+import Philox
+
+/// A named parameter tensor: a view of the model's flat parameter buffer.
+public struct ParameterTensor: Sendable, Hashable {
+    /// e.g. "0.weight" (layer index, tensor name).
+    public let name: String
+    /// Shape, row-major (Linear weights are (out, in), Conv2d weights (out, kh, kw, in)).
+    public let shape: [Int]
+    /// Offset of the tensor's first element in the flat buffer.
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// A feed-forward stack of layers with all parameters in one contiguous device buffer and all
+/// gradients in another of the same layout, so optimizers, clipping, compression and
+/// all-reduce act on every parameter at once.
+///
+/// ```swift
+/// let model = try Model(layers: [Linear(outputs: 128, activation: .relu), Linear(outputs: 10)],
+///                       input: FeatureShape(features: 784), device: device, maxBatch: 256, seed: 1)
+/// let logits = try model.forward(batchInput, batch: 256)   // (256, 10)
+/// ```
+public final class Model {
+    public let layers: [any Layer]
+    public let device: any Device
+    public let inputShape: FeatureShape
+    /// Shapes of each layer's output, `shapes[i]` for layer i.
+    public let shapes: [FeatureShape]
+    public let maxBatch: Int
+    /// Every trainable parameter, concatenated in `tensors` order.
+    public let parameters: DeviceBuffer
+    /// Gradients, in the same layout as `parameters`.
+    public let gradients: DeviceBuffer
+    public let tensors: [ParameterTensor]
+    /// activations[0] is the input; activations[i + 1] the output of layer i (maxBatch rows).
+    private let activations: [DeviceBuffer]
+    /// activationGradients[i] is the gradient of the loss with respect to activations[i].
+    private let activationGradients: [DeviceBuffer]
+    private let parameterRanges: [Range<Int>]
+
+    /// Builds the model, allocates every buffer for batches up to `maxBatch`, and initialises
+    /// the parameters from Philox stream (seed, step 0, `Streams.initialization`), so a given
+    /// seed gives the same initial weights on every device.
+    public init(layers: [any Layer], input: FeatureShape, device: any Device, maxBatch: Int,
+                seed: UInt64) throws {
+        precondition(!layers.isEmpty && maxBatch > 0, "a model needs layers and a positive batch size")
+        self.layers = layers
+        self.device = device
+        self.inputShape = input
+        self.maxBatch = maxBatch
+
+        var shapes: [FeatureShape] = []
+        var tensors: [ParameterTensor] = []
+        var ranges: [Range<Int>] = []
+        var initial: [Float] = []
+        var rng = PhiloxStream(seed: seed, stream: PhiloxStream.Streams.initialization)
+        var shape = input
+        for (index, layer) in layers.enumerated() {
+            let start = initial.count
+            var offset = start
+            for (name, tensorShape) in layer.parameterShapes(for: shape) {
+                let tensor = ParameterTensor(name: "\(index).\(name)", shape: tensorShape, offset: offset)
+                tensors.append(tensor)
+                offset += tensor.count
+            }
+            let values = layer.initialParameters(for: shape, rng: &rng)
+            precondition(values.count == offset - start, "layer \(index) initialised the wrong number of values")
+            initial += values
+            ranges.append(start..<offset)
+            shape = layer.outputShape(for: shape)
+            shapes.append(shape)
+        }
+        self.shapes = shapes
+        self.tensors = tensors
+        self.parameterRanges = ranges
+        parameters = try device.upload(initial)
+        gradients = try device.makeBuffer(count: initial.count)
+        try device.fill(gradients.whole, with: 0)
+
+        // Aliasing layers (Flatten) share their input's buffers instead of owning new ones.
+        var activations = [try device.makeBuffer(count: maxBatch * input.count)]
+        var activationGradients = [try device.makeBuffer(count: maxBatch * input.count)]
+        for (index, layer) in layers.enumerated() {
+            if layer.aliasesInput {
+                activations.append(activations[index])
+                activationGradients.append(activationGradients[index])
+            } else {
+                activations.append(try device.makeBuffer(count: maxBatch * shapes[index].count))
+                activationGradients.append(try device.makeBuffer(count: maxBatch * shapes[index].count))
+            }
+        }
+        self.activations = activations
+        self.activationGradients = activationGradients
+
+        shape = input
+        for (index, layer) in layers.enumerated() {
+            try layer.bind(LayerBinding(
+                device: device, index: index, input: shape, maxBatch: maxBatch,
+                parameters: parameters.slice(ranges[index].lowerBound, ranges[index].count),
+                gradients: gradients.slice(ranges[index].lowerBound, ranges[index].count)))
+            shape = shapes[index]
+        }
+    }
+
+    public var parameterCount: Int { parameters.count }
+    public var outputShape: FeatureShape { shapes[shapes.count - 1] }
+
+    /// The input buffer of the model: write (or gather) a batch here before `forward`.
+    public func inputSlice(batch: Int) -> BufferSlice {
+        precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
+        return activations[0].slice(0, batch * inputShape.count)
+    }
+
+    /// Runs the layers on the batch in `inputSlice(batch:)` and returns the output (batch, classes).
+    @discardableResult
+    public func forward(batch: Int) throws -> BufferSlice {
+        precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
+        var inShape = inputShape
+        for (index, layer) in layers.enumerated() {
+            try layer.forward(x: activations[index].slice(0, batch * inShape.count),
+                              y: activations[index + 1].slice(0, batch * shapes[index].count), batch: batch)
+            inShape = shapes[index]
+        }
+        return outputSlice(batch: batch)
+    }
+
+    /// The model output of the last forward pass.
+    public func outputSlice(batch: Int) -> BufferSlice {
+        activations[layers.count].slice(0, batch * outputShape.count)
+    }
+
+    /// The buffer `backward` reads the loss gradient from: (batch, classes).
+    public func outputGradientSlice(batch: Int) -> BufferSlice {
+        activationGradients[layers.count].slice(0, batch * outputShape.count)
+    }
+
+    /// The gradient with respect to the input after `backward(batch:inputGradient: true)`.
+    public func inputGradientSlice(batch: Int) -> BufferSlice {
+        activationGradients[0].slice(0, batch * inputShape.count)
+    }
+
+    /// Back-propagates the gradient in `outputGradientSlice(batch:)` through every layer, after
+    /// the forward pass of the same batch, overwriting `gradients`.
+    ///
+    /// - Parameters:
+    ///   - inputGradient: also form the gradient with respect to the input (attacks need it;
+    ///     training does not, which saves the first layer's largest product).
+    ///   - observer: called by each parametric layer with its input and pre-activation output
+    ///     gradient before it forms its weight gradients (per-sample gradient methods need them).
+    public func backward(batch: Int, inputGradient: Bool = false, observer: BackwardObserver? = nil) throws {
+        precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            let inShape = index == 0 ? inputShape : shapes[index - 1]
+            let needsInputGradient = index > 0 || inputGradient
+            try layers[index].backward(
+                x: activations[index].slice(0, batch * inShape.count),
+                y: activations[index + 1].slice(0, batch * shapes[index].count),
+                dy: activationGradients[index + 1].slice(0, batch * shapes[index].count),
+                dx: needsInputGradient ? activationGradients[index].slice(0, batch * inShape.count) : nil,
+                batch: batch, observer: observer)
+        }
+    }
+
+    /// Matrix products of one training step (forward, input gradients except the first layer's,
+    /// weight gradients), for comparing a step's time with its products' time.
+    public func trainingProducts(batch: Int) -> [GemmShape] {
+        var products: [GemmShape] = []
+        var shape = inputShape
+        for (index, layer) in layers.enumerated() {
+            let out = shapes[index]
+            if let linear = layer as? Linear {
+                products.append(GemmShape(m: batch, n: linear.outputs, k: shape.count, transposeB: true))
+                products.append(GemmShape(m: linear.outputs, n: shape.count, k: batch, transposeA: true))
+                if index > 0 { products.append(GemmShape(m: batch, n: shape.count, k: linear.outputs)) }
+            } else if let conv = layer as? Conv2d {
+                let rows = batch * out.height * out.width
+                let patch = conv.kernel * conv.kernel * shape.channels
+                products.append(GemmShape(m: rows, n: conv.outChannels, k: patch, transposeB: true))
+                products.append(GemmShape(m: conv.outChannels, n: patch, k: rows, transposeA: true))
+                if index > 0 { products.append(GemmShape(m: rows, n: patch, k: conv.outChannels)) }
+            }
+            shape = out
+        }
+        return products
+    }
+
+    /// One line per layer: "0  Linear(784 → 512, relu)  401,920 parameters".
+    public func summary() -> String {
+        var lines: [String] = []
+        var shape = inputShape
+        for (index, layer) in layers.enumerated() {
+            lines.append("\(index)  \(layer.summary(input: shape))  \(parameterRanges[index].count) parameters")
+            shape = shapes[index]
+        }
+        lines.append("total \(parameterCount) parameters")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,80 @@
+import Compute
+
+/// A model described by a short string, as `--model` takes it:
+/// - `logreg`: multinomial logistic regression (one linear layer);
+/// - `mlp:512,256`: ReLU multilayer perceptron with those hidden widths;
+/// - `cnn`: the MNIST convnet of TF Privacy and Opacus (Conv 16 8×8 stride 2 padding 3, ReLU,
+///   MaxPool 2 stride 1, Conv 32 4×4 stride 2, ReLU, MaxPool 2 stride 1, Linear 32, ReLU,
+///   Linear 10), for 28×28 single-channel images.
+public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
+    case logisticRegression
+    case mlp(hidden: [Int])
+    case cnn
+
+    /// Parses a spec string; the error message says what is wrong.
+    public init(parsing text: String) throws(ModelSpecError) {
+        let trimmed = text.trimmingSpaces()
+        if trimmed == "logreg" {
+            self = .logisticRegression
+        } else if trimmed == "cnn" {
+            self = .cnn
+        } else if trimmed == "mlp" {
+            self = .mlp(hidden: [])
+        } else if trimmed.hasPrefix("mlp:") {
+            var widths: [Int] = []
+            for part in trimmed.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false) {
+                guard let width = Int(part.trimmingSpaces()), width > 0 else {
+                    throw ModelSpecError(message: "model '\(text)': hidden width '\(part)' is not a positive integer")
+                }
+                widths.append(width)
+            }
+            self = .mlp(hidden: widths)
+        } else {
+            throw ModelSpecError(message: "unknown model '\(text)' (expected logreg, mlp:W1,W2,... or cnn)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .logisticRegression: return "logreg"
+        case .mlp(let hidden): return hidden.isEmpty ? "mlp" : "mlp:" + hidden.map(String.init).joined(separator: ",")
+        case .cnn: return "cnn"
+        }
+    }
+
+    /// The layers for `input` samples and `classes` outputs, or an error when the spec does not
+    /// fit the data (the cnn needs 28×28×1 images).
+    public func layers(input: FeatureShape, classes: Int) throws(ModelSpecError) -> [any Layer] {
+        switch self {
+        case .logisticRegression:
+            return [Flatten(), Linear(outputs: classes)]
+        case .mlp(let hidden):
+            return [Flatten()] + hidden.map { Linear(outputs: $0, activation: .relu) } + [Linear(outputs: classes)]
+        case .cnn:
+            guard input.height == 28 && input.width == 28 && input.channels == 1 else {
+                throw ModelSpecError(message: "model 'cnn' needs 28x28 single-channel images, the data has \(input)")
+            }
+            return [
+                Conv2d(outChannels: 16, kernel: 8, stride: 2, padding: 3, activation: .relu),
+                MaxPool2d(kernel: 2, stride: 1),
+                Conv2d(outChannels: 32, kernel: 4, stride: 2, activation: .relu),
+                MaxPool2d(kernel: 2, stride: 1),
+                Flatten(),
+                Linear(outputs: 32, activation: .relu),
+                Linear(outputs: classes),
+            ]
+        }
+    }
+}
+
+/// A model spec that cannot be parsed or does not fit the data.
+public struct ModelSpecError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,64 @@
+import Compute
+
+/// Applies an update rule to a model's flat parameter buffer, keeping its per-parameter state in
+/// one device buffer of `stateSlots × parameterCount` floats (slot-major).
+public final class Optimizer {
+    public let config: OptimizerConfig
+    public let device: any Device
+    public let parameterCount: Int
+    /// Slot-major optimizer state: momentum buffers, Adam moments, ….
+    public let state: DeviceBuffer
+    /// Updates applied so far (Adam's t is `step + 1` during the next update).
+    public private(set) var step = 0
+
+    public init(_ config: OptimizerConfig, parameterCount: Int, device: any Device) throws {
+        self.config = config
+        self.device = device
+        self.parameterCount = parameterCount
+        state = try device.makeBuffer(count: config.stateSlots * parameterCount)
+        try device.fill(state.whole, with: 0)
+    }
+
+    private func slot(_ index: Int) -> BufferSlice { state.slice(index * parameterCount, parameterCount) }
+
+    /// One update of `parameters` along `gradients` at `learningRate` (the schedule's value).
+    public func update(parameters: BufferSlice, gradients: BufferSlice, learningRate: Float) throws {
+        precondition(parameters.count == parameterCount && gradients.count == parameterCount,
+                     "optimizer built for \(parameterCount) parameters")
+        let c = config
+        let empty = state.slice(0, 0)
+        switch c.kind {
+        case .sgd, .momentum:
+            try device.sgdUpdate(
+                SGDStep(learningRate: learningRate, momentum: c.effectiveMomentum, weightDecay: c.effectiveWeightDecay,
+                        nesterov: c.nesterov, isFirstStep: step == 0),
+                parameters: parameters, gradients: gradients, momentum: c.stateSlots > 0 ? slot(0) : empty)
+        case .adam, .adamw, .amsgrad:
+            try device.adamUpdate(
+                AdamStep(learningRate: learningRate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
+                         weightDecay: c.effectiveWeightDecay, decoupledWeightDecay: c.kind == .adamw,
+                         amsgrad: c.kind == .amsgrad, step: step + 1),
+                parameters: parameters, gradients: gradients, firstMoment: slot(0), secondMoment: slot(1),
+                maxSecondMoment: c.kind == .amsgrad ? slot(2) : empty)
+        case .rmsprop:
+            try device.rmspropUpdate(
+                RMSPropStep(learningRate: learningRate, alpha: c.alpha, epsilon: c.epsilon,
+                            weightDecay: c.effectiveWeightDecay, momentum: c.effectiveMomentum),
+                parameters: parameters, gradients: gradients, squareAverage: slot(0),
+                momentum: c.stateSlots > 1 ? slot(1) : empty)
+        }
+        step += 1
+    }
+
+    /// The state and step count, for a checkpoint.
+    public func snapshot() throws -> (state: [Float], step: Int) {
+        (try device.download(state.whole), step)
+    }
+
+    /// Restores a snapshot taken from an optimizer with the same configuration and size.
+    public func restore(state values: [Float], step: Int) throws {
+        precondition(values.count == state.count, "optimizer state of \(values.count) values, expected \(state.count)")
+        try device.write(values, to: state.whole)
+        self.step = step
+    }
+}

@@ -1,0 +1,165 @@
+import Artifacts
+import Compute
+import Philox
+
+/// Settings of a training run that the trainer itself needs.
+public struct TrainingConfig: Sendable, Hashable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var seed: UInt64
+    public var optimizer: OptimizerConfig
+    public var schedule: LearningRateSchedule
+
+    public init(epochs: Int, batchSize: Int, seed: UInt64, optimizer: OptimizerConfig,
+                schedule: LearningRateSchedule = .constant) {
+        precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and the batch size positive")
+        self.epochs = epochs; self.batchSize = batchSize; self.seed = seed
+        self.optimizer = optimizer; self.schedule = schedule
+    }
+}
+
+/// Mini-batch training of a model with softmax cross-entropy: per epoch a seeded shuffle
+/// (Philox stream (seed, epoch, shuffle)), batches gathered on the device, forward, loss,
+/// backward and an optimizer update, with loss and accuracy summed on the device and read back
+/// once per epoch. The whole state (parameters, optimizer state, epoch, step) is in checkpoints,
+/// so a resumed run continues exactly where it stopped.
+public final class Trainer {
+    public let model: Model
+    public let optimizer: Optimizer
+    public let config: TrainingConfig
+    public let train: DeviceDataset
+    /// Completed epochs.
+    public private(set) var epoch = 0
+    /// Optimizer steps taken.
+    public private(set) var step = 0
+
+    private let device: any Device
+    private let permutation: DeviceBuffer
+    private let batchLabels: DeviceBuffer
+    private let sampleLoss: DeviceBuffer
+    private let sampleCorrect: DeviceBuffer
+    private let statistics: DeviceBuffer
+
+    public init(model: Model, config: TrainingConfig, train: DeviceDataset) throws {
+        precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
+        precondition(config.batchSize <= model.maxBatch, "batch size exceeds the model's maximum batch")
+        self.model = model
+        self.config = config
+        self.train = train
+        device = model.device
+        optimizer = try Optimizer(config.optimizer, parameterCount: model.parameterCount, device: device)
+        permutation = try device.makeBuffer(count: train.count)
+        batchLabels = try device.makeBuffer(count: model.maxBatch)
+        sampleLoss = try device.makeBuffer(count: model.maxBatch)
+        sampleCorrect = try device.makeBuffer(count: model.maxBatch)
+        statistics = try device.makeBuffer(count: 4)
+    }
+
+    public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
+
+    /// Trains one epoch; `progress(done, total)` is called after every step.
+    /// - Returns: mean training loss and accuracy (fraction) over the epoch's samples, as
+    ///   measured during the epoch.
+    /// - Throws: `TrainingError.diverged` when a batch loss was not finite.
+    public func trainEpoch(progress: ((Int, Int) -> Void)? = nil) throws -> (loss: Double, accuracy: Double) {
+        var order = Array(0..<train.count).map(Float.init)
+        var rng = PhiloxStream(seed: config.seed, step: UInt32(truncatingIfNeeded: epoch),
+                               stream: PhiloxStream.Streams.shuffle)
+        philoxShuffle(&order, using: &rng)
+        try device.write(order, to: permutation.whole)
+        try device.write([0, 0, 0, -1], to: statistics.whole)
+
+        let totalSteps = stepsPerEpoch * config.epochs
+        let width = model.inputShape.count
+        for batchIndex in 0..<stepsPerEpoch {
+            let start = batchIndex * config.batchSize
+            let batch = min(config.batchSize, train.count - start)
+            let indices = permutation.slice(start, batch)
+            try device.gatherRows(train.features.whole, width: width, indices: indices,
+                                  into: model.inputSlice(batch: batch))
+            try device.gatherRows(train.labels.whole, width: 1, indices: indices, into: batchLabels.slice(0, batch))
+            let logits = try model.forward(batch: batch)
+            try device.softmaxCrossEntropy(
+                logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
+                loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
+                gradient: model.outputGradientSlice(batch: batch), scale: 1 / Float(batch))
+            try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
+                                            rows: batch, stats: statistics.whole, step: batchIndex + 1)
+            try model.backward(batch: batch)
+            let rate = config.schedule.rate(base: config.optimizer.learningRate, step: step,
+                                            stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
+            try optimizer.update(parameters: model.parameters.whole, gradients: model.gradients.whole,
+                                 learningRate: rate)
+            step += 1
+            progress?(batchIndex + 1, stepsPerEpoch)
+        }
+        let totals = try device.download(statistics.whole)
+        if totals[3] >= 0 {
+            let badStep = Int(totals[3])
+            throw TrainingError.diverged(epoch: epoch + 1, step: badStep,
+                                         globalStep: step - stepsPerEpoch + badStep)
+        }
+        epoch += 1
+        let samples = Double(max(totals[2], 1))
+        return (Double(totals[0]) / samples, Double(totals[1]) / samples)
+    }
+
+    /// Mean loss and accuracy (fraction) of the model on `data`, in batches of the model's
+    /// maximum size.
+    public func evaluate(_ data: DeviceDataset) throws -> (loss: Double, accuracy: Double) {
+        precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
+        guard data.count > 0 else { return (.nan, .nan) }
+        try device.write([0, 0, 0, -1], to: statistics.whole)
+        let width = model.inputShape.count
+        var start = 0
+        while start < data.count {
+            let batch = min(model.maxBatch, data.count - start)
+            try device.copy(data.features.slice(start * width, batch * width), to: model.inputSlice(batch: batch))
+            let logits = try model.forward(batch: batch)
+            try device.softmaxCrossEntropy(
+                logits: logits, labels: data.labels.slice(start, batch), rows: batch,
+                classes: model.outputShape.count, loss: sampleLoss.slice(0, batch),
+                correct: sampleCorrect.slice(0, batch), gradient: nil, scale: 0)
+            try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
+                                            rows: batch, stats: statistics.whole, step: 0)
+            start += batch
+        }
+        let totals = try device.download(statistics.whole)
+        return (Double(totals[0]) / Double(data.count), Double(totals[1]) / Double(data.count))
+    }
+
+    // MARK: - Checkpoints
+
+    /// The complete training state after the epochs completed so far.
+    public func checkpoint(modelSpec: String, history: [EpochRecord], metadata: [String: String]) throws -> Checkpoint {
+        let (state, optimizerStep) = try optimizer.snapshot()
+        var metadata = metadata
+        metadata["optimizer_step"] = String(optimizerStep)
+        return Checkpoint(modelSpec: modelSpec, optimizer: config.optimizer.kind.rawValue, epoch: epoch, step: step,
+                          seed: config.seed, parameters: try device.download(model.parameters.whole),
+                          optimizerState: state, metadata: metadata, history: history)
+    }
+
+    /// Restores a checkpoint of the same model spec, optimizer and seed.
+    public func restore(_ checkpoint: Checkpoint, modelSpec: String) throws {
+        func refuse(_ what: String) -> TrainingError { .checkpointMismatch("checkpoint does not match this run: \(what)") }
+        guard checkpoint.modelSpec == modelSpec else {
+            throw refuse("it is for model '\(checkpoint.modelSpec)', this run trains '\(modelSpec)'")
+        }
+        guard checkpoint.parameters.count == model.parameterCount else {
+            throw refuse("it holds \(checkpoint.parameters.count) parameters, the model has \(model.parameterCount)")
+        }
+        guard checkpoint.optimizer == config.optimizer.kind.rawValue,
+              checkpoint.optimizerState.count == optimizer.state.count else {
+            throw refuse("it was written by optimizer '\(checkpoint.optimizer)', this run uses '\(config.optimizer.kind.rawValue)'")
+        }
+        guard checkpoint.seed == config.seed else {
+            throw refuse("it was written with seed \(checkpoint.seed), this run uses \(config.seed)")
+        }
+        try device.write(checkpoint.parameters, to: model.parameters.whole)
+        let optimizerStep = checkpoint.metadata["optimizer_step"].flatMap { Int($0) } ?? checkpoint.step
+        try optimizer.restore(state: checkpoint.optimizerState, step: optimizerStep)
+        epoch = checkpoint.epoch
+        step = checkpoint.step
+    }
+}

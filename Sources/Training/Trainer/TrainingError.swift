@@ -1,0 +1,17 @@
+/// Why training stopped early.
+public enum TrainingError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The loss became NaN or infinite at `step` (1-based within `epoch`, also 1-based).
+    case diverged(epoch: Int, step: Int, globalStep: Int)
+    /// A checkpoint that does not belong to this run.
+    case checkpointMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .diverged(let epoch, let step, let globalStep):
+            return "training diverged: the loss became NaN or infinite in epoch \(epoch), step \(step) "
+                + "(global step \(globalStep)); lower --lr or check the data scaling"
+        case .checkpointMismatch(let message):
+            return message
+        }
+    }
+}

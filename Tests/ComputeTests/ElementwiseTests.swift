@@ -1,0 +1,91 @@
+import Compute
+import Testing
+
+@Suite("elementwise: OpenCL against the CPU reference")
+struct ElementwiseTests {
+    static let sizes = [0, 1, 17, 64, 1000, 4099]
+
+    @Test(arguments: sizes)
+    func fillAndAxpby(_ n: Int) throws {
+        let x = randomValues(n, seed: 20), y = randomValues(n, seed: 21)
+        let expected = zip(x, y).map { 0.5 * $0 - 2 * $1 }
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let bx = try device.upload(x), by = try device.upload(y)
+            try device.axpby(alpha: 0.5, x: bx.whole, beta: -2, y: by.whole)
+            expectClose(try device.download(by.whole), expected, atol: 1e-6, "\(device.kind) axpby")
+            try device.axpby(alpha: 3, x: bx.whole, beta: 0, y: by.whole)
+            expectClose(try device.download(by.whole), x.map { 3 * $0 }, atol: 1e-6, "\(device.kind) axpby beta 0")
+            // Fill only the middle of the buffer: the slice offset must be honoured.
+            if n >= 3 {
+                try device.fill(bx.slice(1, n - 2), with: 7)
+                let filled = try device.download(bx.whole)
+                #expect(filled[0] == x[0] && filled[n - 1] == x[n - 1])
+                #expect(filled[1..<(n - 1)].allSatisfy { $0 == 7 })
+            }
+        }
+    }
+
+    @Test(arguments: sizes, Activation.allCases)
+    func activations(_ n: Int, _ activation: Activation) throws {
+        let x = randomValues(n, seed: 22).map { $0 * 4 }
+        let dy = randomValues(n, seed: 23)
+        let reference = Devices.cpu
+        let rx = try reference.upload(x), ry = try reference.makeBuffer(count: n)
+        try reference.activationForward(activation, x: rx.whole, y: ry.whole)
+        let expectedY = try reference.download(ry.whole)
+        let rdy = try reference.upload(dy), rdx = try reference.makeBuffer(count: n)
+        try reference.activationBackward(activation, y: ry.whole, dy: rdy.whole, dx: rdx.whole)
+        let expectedDx = try reference.download(rdx.whole)
+
+        // Hand-checked semantics of the reference itself.
+        for i in 0..<n {
+            switch activation {
+            case .identity: #expect(expectedY[i] == x[i] && expectedDx[i] == dy[i])
+            case .relu:
+                #expect(expectedY[i] == max(x[i], 0))
+                #expect(expectedDx[i] == (x[i] > 0 ? dy[i] : 0))
+            case .tanh:
+                #expect(abs(expectedDx[i] - dy[i] * (1 - expectedY[i] * expectedY[i])) <= 1e-6)
+            }
+        }
+
+        let device = Devices.openCL
+        let ox = try device.upload(x), oy = try device.makeBuffer(count: n)
+        try device.activationForward(activation, x: ox.whole, y: oy.whole)
+        expectClose(try device.download(oy.whole), expectedY, atol: 2e-6, "forward \(activation)")
+        let ody = try device.upload(dy), odx = try device.makeBuffer(count: n)
+        try device.activationBackward(activation, y: oy.whole, dy: ody.whole, dx: odx.whole)
+        expectClose(try device.download(odx.whole), expectedDx, atol: 2e-6, "backward \(activation)")
+    }
+
+    @Test(arguments: [(0, 5), (1, 1), (7, 13), (300, 784)])
+    func gatherRows(_ rows: Int, _ width: Int) throws {
+        let sourceRows = 11
+        let source = randomValues(sourceRows * width, seed: 24)
+        let indices = (0..<rows).map { Float(($0 * 7 + 3) % sourceRows) }
+        var expected: [Float] = []
+        for r in indices { expected += source[Int(r) * width..<(Int(r) + 1) * width] }
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let out = try device.makeBuffer(count: rows * width)
+            try device.gatherRows(try device.upload(source).whole, width: width,
+                                  indices: try device.upload(indices).whole, into: out.whole)
+            expectClose(try device.download(out.whole), expected, atol: 0, "\(device.kind) gather")
+        }
+    }
+}
+
+@Suite("reduce: column sums")
+struct ReduceTests {
+    @Test(arguments: [(0, 3), (1, 1), (3, 0), (256, 512), (1000, 7), (5, 1031)])
+    func columnSum(_ rows: Int, _ cols: Int) throws {
+        let x = randomValues(rows * cols, seed: 30)
+        let prior = randomValues(cols, seed: 31)
+        var expected = prior.map { 0.5 * $0 }
+        for r in 0..<rows { for c in 0..<cols { expected[c] += x[r * cols + c] } }
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let out = try device.upload(prior)
+            try device.columnSum(try device.upload(x).whole, rows: rows, cols: cols, beta: 0.5, into: out.whole)
+            expectClose(try device.download(out.whole), expected, atol: 1e-4, "\(device.kind) \(rows)x\(cols)")
+        }
+    }
+}

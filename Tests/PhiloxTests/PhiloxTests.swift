@@ -1,0 +1,70 @@
+import Philox
+import Testing
+
+@Suite("Philox4x32-10")
+struct PhiloxTests {
+    /// Known-answer vectors from Random123's kat_vectors (philox4x32_10).
+    @Test func knownAnswers() {
+        let zero = philox4x32x10(counter: (0, 0, 0, 0), key: (0, 0))
+        #expect([zero.0, zero.1, zero.2, zero.3] == [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8])
+        let ones = philox4x32x10(counter: (.max, .max, .max, .max), key: (.max, .max))
+        #expect([ones.0, ones.1, ones.2, ones.3] == [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd])
+        let pi = philox4x32x10(counter: (0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
+                               key: (0xa409_3822, 0x299f_31d0))
+        #expect([pi.0, pi.1, pi.2, pi.3] == [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1])
+    }
+
+    @Test("a stream is a pure function of (seed, step, stream, position)")
+    func addressable() {
+        var a = PhiloxStream(seed: 7, step: 3, stream: 2)
+        let first = (0..<10).map { _ in a.nextUInt32() }
+        var b = PhiloxStream(seed: 7, step: 3, stream: 2, position: 5)
+        #expect((0..<5).map { _ in b.nextUInt32() } == Array(first[5...]))
+        var other = PhiloxStream(seed: 7, step: 4, stream: 2)
+        #expect((0..<10).map { _ in other.nextUInt32() } != first)
+    }
+
+    @Test("uniforms lie in (0, 1) with mean 1/2; normals have mean 0 and variance 1")
+    func distributions() {
+        var rng = PhiloxStream(seed: 11)
+        let n = 200_000
+        var sum = 0.0, normalSum = 0.0, normalSquares = 0.0
+        for _ in 0..<n {
+            let u = rng.nextUniform()
+            #expect(u > 0 && u < 1)
+            sum += Double(u)
+            let z = Double(rng.nextNormal())
+            normalSum += z
+            normalSquares += z * z
+        }
+        // Standard errors: 0.29/√n ≈ 6.5e-4 for the uniform mean, 1/√n ≈ 2.2e-3 for the normal.
+        #expect(abs(sum / Double(n) - 0.5) < 4e-3)
+        #expect(abs(normalSum / Double(n)) < 1.2e-2)
+        #expect(abs(normalSquares / Double(n) - 1) < 2e-2)
+    }
+
+    @Test("nextInt(below:) is uniform: chi-square over 7 bins")
+    func boundedIntegers() {
+        var rng = PhiloxStream(seed: 5)
+        var counts = [Int](repeating: 0, count: 7)
+        let n = 70_000
+        for _ in 0..<n { counts[rng.nextInt(below: 7)] += 1 }
+        let expected = Double(n) / 7
+        let chiSquare = counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        // 6 degrees of freedom: P(χ² > 22.46) = 0.001.
+        #expect(chiSquare < 22.46)
+    }
+
+    @Test("the seeded shuffle is a permutation and depends on the seed")
+    func shuffle() {
+        var values = Array(0..<100)
+        var rng = PhiloxStream(seed: 1, stream: PhiloxStream.Streams.shuffle)
+        philoxShuffle(&values, using: &rng)
+        #expect(values.sorted() == Array(0..<100))
+        #expect(values != Array(0..<100))
+        var again = Array(0..<100)
+        var same = PhiloxStream(seed: 1, stream: PhiloxStream.Streams.shuffle)
+        philoxShuffle(&again, using: &same)
+        #expect(again == values)
+    }
+}
