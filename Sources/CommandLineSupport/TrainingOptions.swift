@@ -18,7 +18,7 @@ public struct TrainingOptions: ParsableArguments {
     public var lr: Float = 0.1
 
     @Option(help: "Update rule: sgd, momentum, adam, adamw, amsgrad or rmsprop.")
-    public var optimizer: OptimizerKind = .sgd
+    public var optimizer: OptimizerKind = .momentum
 
     @Option(help: "Momentum coefficient (default 0.9 for --optimizer momentum, else 0).")
     public var momentum: Float?
@@ -26,11 +26,11 @@ public struct TrainingOptions: ParsableArguments {
     @Flag(help: "Nesterov momentum (SGD).")
     public var nesterov = false
 
-    @Option(help: "Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW; AdamW default 0.01).")
-    public var weightDecay: Float?
+    @Option(help: "Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW).")
+    public var weightDecay: Float = 5e-4
 
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine or linear.")
-    public var schedule: String = "constant"
+    public var schedule: String = "cosine"
 
     @Option(help: "Seed for initialisation, shuffling and the train/test split.")
     public var seed: UInt64 = 1
@@ -57,7 +57,7 @@ public struct TrainingOptions: ParsableArguments {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard lr >= 0 && lr.isFinite else { throw ValidationError("--lr must be a non-negative number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
-        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must be non-negative") }
+        guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be non-negative") }
         if nesterov && (momentum ?? (optimizer == .momentum ? 0.9 : 0)) == 0 {
             throw ValidationError("--nesterov needs momentum (--optimizer momentum or --momentum M)")
         }
