@@ -1,1 +1,11 @@
-print("bench")
+import ArgumentParser
+
+/// `bench`: validated timings of kernels and training steps, backends side by side.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Validate, then time kernels and training steps on each backend.",
+        subcommands: [MatmulBench.self, StepBench.self, KernelsBench.self])
+}
+
+Bench.main()

@@ -1,50 +1,58 @@
 extension CPUDevice {
-    public func im2col(_ g: ConvGeometry, x: BufferSlice, cols: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && cols.count >= g.patchRows * g.patchSize,
-                     "im2col shape mismatch")
-        var out = cols.host
+    /// Calls `body(row, kh, w0, lo, hi)` for every patch-matrix row and kernel row `kh` whose input
+    /// row `h` lies inside the image: kernel columns `lo..<hi` read input columns
+    /// `w0 + lo ..< w0 + hi`, which are contiguous in NHWC, so each call moves one run of
+    /// `(hi − lo)·channels` floats. Rows outside the image and columns `[0, lo)`, `[hi, kw)` are padding.
+    private func forEachPatchRun(_ g: ConvGeometry,
+                                 _ body: (_ row: Int, _ kh: Int, _ inputOffset: Int?, _ lo: Int, _ hi: Int) -> Void) {
+        var row = 0
         for b in 0..<g.batch {
             for oh in 0..<g.outHeight {
                 for ow in 0..<g.outWidth {
+                    let w0 = ow * g.stride - g.padding
+                    let lo = max(0, -w0), hi = min(g.kernelWidth, g.width - w0)
                     for kh in 0..<g.kernelHeight {
                         let h = oh * g.stride - g.padding + kh
-                        for kw in 0..<g.kernelWidth {
-                            let w = ow * g.stride - g.padding + kw
-                            if h >= 0 && h < g.height && w >= 0 && w < g.width {
-                                out.update(from: x.host + ((b * g.height + h) * g.width + w) * g.channels,
-                                           count: g.channels)
-                            } else {
-                                out.update(repeating: 0, count: g.channels)
-                            }
-                            out += g.channels
+                        if h >= 0 && h < g.height && lo < hi {
+                            body(row, kh, ((b * g.height + h) * g.width + w0 + lo) * g.channels, lo, hi)
+                        } else {
+                            body(row, kh, nil, 0, 0)
                         }
                     }
+                    row += 1
                 }
             }
+        }
+    }
+
+    public func im2col(_ g: ConvGeometry, x: BufferSlice, cols: BufferSlice) throws {
+        precondition(x.count >= g.inputCount && cols.count >= g.patchRows * g.patchSize,
+                     "im2col shape mismatch")
+        let input = x.host, out = cols.host
+        let rowWidth = g.kernelWidth * g.channels
+        forEachPatchRun(g) { row, kh, inputOffset, lo, hi in
+            let target = out + row * g.patchSize + kh * rowWidth
+            guard let inputOffset else {
+                target.update(repeating: 0, count: rowWidth)
+                return
+            }
+            target.update(repeating: 0, count: lo * g.channels)
+            (target + lo * g.channels).update(from: input + inputOffset, count: (hi - lo) * g.channels)
+            (target + hi * g.channels).update(repeating: 0, count: (g.kernelWidth - hi) * g.channels)
         }
     }
 
     public func col2im(_ g: ConvGeometry, cols: BufferSlice, dx: BufferSlice) throws {
         precondition(dx.count >= g.inputCount && cols.count >= g.patchRows * g.patchSize,
                      "col2im shape mismatch")
-        dx.host.update(repeating: 0, count: g.inputCount)
-        var patch = cols.host
-        for b in 0..<g.batch {
-            for oh in 0..<g.outHeight {
-                for ow in 0..<g.outWidth {
-                    for kh in 0..<g.kernelHeight {
-                        let h = oh * g.stride - g.padding + kh
-                        for kw in 0..<g.kernelWidth {
-                            let w = ow * g.stride - g.padding + kw
-                            if h >= 0 && h < g.height && w >= 0 && w < g.width {
-                                let target = dx.host + ((b * g.height + h) * g.width + w) * g.channels
-                                for c in 0..<g.channels { target[c] += patch[c] }
-                            }
-                            patch += g.channels
-                        }
-                    }
-                }
-            }
+        let patches = cols.host, out = dx.host
+        out.update(repeating: 0, count: g.inputCount)
+        let rowWidth = g.kernelWidth * g.channels
+        forEachPatchRun(g) { row, kh, inputOffset, lo, hi in
+            guard let inputOffset else { return }
+            let source = patches + row * g.patchSize + kh * rowWidth + lo * g.channels
+            let target = out + inputOffset
+            for i in 0..<(hi - lo) * g.channels { target[i] += source[i] }
         }
     }
 }

@@ -43,7 +43,9 @@ extension CPUDevice {
         case .identity:
             if g != d { d.update(from: g, count: y.count) }
         case .relu:
-            for i in 0..<y.count { d[i] = out[i] > 0 ? g[i] : 0 }
+            // A multiply by the 0/1 mask instead of a branch: the sign of random activations is
+            // unpredictable, and a mispredicted branch per element costs more than the loop.
+            for i in 0..<y.count { d[i] = g[i] * Float(out[i] > 0 ? 1 : 0) }
         case .tanh:
             for i in 0..<y.count { d[i] = g[i] * (1 - out[i] * out[i]) }
         }

@@ -5,16 +5,47 @@ extension CPUDevice {
         precondition(gradients.count == n && (s.momentum == 0 || momentum.count == n),
                      "optimizer buffers differ in size")
         let p = parameters.host, g = gradients.host
-        if s.momentum == 0 {
-            for i in 0..<n { p[i] -= s.learningRate * (g[i] + s.weightDecay * p[i]) }
+        let lr = s.learningRate, wd = s.weightDecay, mu = s.momentum, keep = 1 - s.dampening
+        // The loop-invariant choices are made outside the loops so each loop vectorises.
+        if mu == 0 {
+            parallelChunks(n) { r in for i in r { p[i] -= lr * (g[i] + wd * p[i]) } }
             return
         }
         let buf = momentum.host
-        for i in 0..<n {
-            let d = g[i] + s.weightDecay * p[i]
-            let b = s.isFirstStep ? d : s.momentum * buf[i] + (1 - s.dampening) * d
-            buf[i] = b
-            p[i] -= s.learningRate * (s.nesterov ? d + s.momentum * b : b)
+        switch (s.isFirstStep, s.nesterov) {
+        case (true, false):
+            parallelChunks(n) { r in
+                for i in r {
+                    let d = g[i] + wd * p[i]
+                    buf[i] = d
+                    p[i] -= lr * d
+                }
+            }
+        case (true, true):
+            parallelChunks(n) { r in
+                for i in r {
+                    let d = g[i] + wd * p[i]
+                    buf[i] = d
+                    p[i] -= lr * (d + mu * d)
+                }
+            }
+        case (false, false):
+            parallelChunks(n) { r in
+                for i in r {
+                    let b = mu * buf[i] + keep * (g[i] + wd * p[i])
+                    buf[i] = b
+                    p[i] -= lr * b
+                }
+            }
+        case (false, true):
+            parallelChunks(n) { r in
+                for i in r {
+                    let d = g[i] + wd * p[i]
+                    let b = mu * buf[i] + keep * d
+                    buf[i] = b
+                    p[i] -= lr * (d + mu * b)
+                }
+            }
         }
     }
 
@@ -28,22 +59,32 @@ extension CPUDevice {
         let vmax = maxSecondMoment.host
         let stepSize = s.learningRate / s.biasCorrection1
         let bc2 = s.biasCorrection2Sqrt
-        for i in 0..<n {
-            var w = p[i], d = g[i]
-            if s.weightDecay != 0 {
-                if s.decoupledWeightDecay { w *= 1 - s.learningRate * s.weightDecay }
-                else { d += s.weightDecay * w }
+        let decay: Float = s.decoupledWeightDecay ? 1 - s.learningRate * s.weightDecay : 1
+        let l2: Float = s.decoupledWeightDecay ? 0 : s.weightDecay
+        let b1 = s.beta1, b2 = s.beta2, eps = s.epsilon, amsgrad = s.amsgrad
+        parallelChunks(n) { r in
+            // Two loops rather than a branch per element, so each vectorises.
+            if amsgrad {
+                for i in r {
+                    let d = g[i] + l2 * p[i]
+                    let mi = b1 * m[i] + (1 - b1) * d
+                    let vi = b2 * v[i] + (1 - b2) * d * d
+                    let vhat = max(vmax[i], vi)
+                    m[i] = mi
+                    v[i] = vi
+                    vmax[i] = vhat
+                    p[i] = p[i] * decay - stepSize * mi / (vhat.squareRoot() / bc2 + eps)
+                }
+            } else {
+                for i in r {
+                    let d = g[i] + l2 * p[i]
+                    let mi = b1 * m[i] + (1 - b1) * d
+                    let vi = b2 * v[i] + (1 - b2) * d * d
+                    m[i] = mi
+                    v[i] = vi
+                    p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2 + eps)
+                }
             }
-            let mi = s.beta1 * m[i] + (1 - s.beta1) * d
-            let vi = s.beta2 * v[i] + (1 - s.beta2) * d * d
-            m[i] = mi
-            v[i] = vi
-            var vhat = vi
-            if s.amsgrad {
-                vhat = max(vmax[i], vi)
-                vmax[i] = vhat
-            }
-            p[i] = w - stepSize * mi / (vhat.squareRoot() / bc2 + s.epsilon)
         }
     }
 

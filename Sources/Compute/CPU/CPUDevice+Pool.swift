@@ -1,15 +1,13 @@
 extension CPUDevice {
-    /// Calls `body(outputIndex, inputIndexOfWindowOrigin)` for every pooled output in NHWC order.
+    /// Calls `body(output, origin)` for every output pixel: `output` is the NHWC index of its
+    /// first channel, `origin` the NHWC index of its window's top-left input pixel (first channel).
     private func forEachWindow(_ g: PoolGeometry, _ body: (Int, Int) -> Void) {
         var o = 0
         for b in 0..<g.batch {
             for oh in 0..<g.outHeight {
                 for ow in 0..<g.outWidth {
-                    let origin = ((b * g.height + oh * g.stride) * g.width + ow * g.stride) * g.channels
-                    for c in 0..<g.channels {
-                        body(o, origin + c)
-                        o += 1
-                    }
+                    body(o, ((b * g.height + oh * g.stride) * g.width + ow * g.stride) * g.channels)
+                    o += g.channels
                 }
             }
         }
@@ -19,22 +17,54 @@ extension CPUDevice {
                                argmax: BufferSlice) throws {
         precondition(x.count >= g.inputCount && y.count >= g.outputCount
                      && argmax.count >= g.outputCount, "max-pool shape mismatch")
+        let input = x.host, out = y.host, index = argmax.host
         let rowStride = g.width * g.channels
         forEachWindow(g) { o, origin in
-            var best = -Float.infinity, bestIndex = origin
-            search: for kh in 0..<g.kernel {
-                for kw in 0..<g.kernel {
-                    let i = origin + kh * rowStride + kw * g.channels
-                    let v = x.host[i]
-                    if v > best || v.isNaN {
-                        best = v
-                        bestIndex = i
-                        if v.isNaN { break search }
-                    }
+            // Pointers to the window's first pixel and the output pixel, so the channel loops
+            // index with the loop counter alone (no overflow-checked sums) and vectorise.
+            let best = out + o, bestIndex = index + o, first = input + origin
+            for c in 0..<g.channels {
+                best[c] = first[c]
+                bestIndex[c] = Float(origin + c)
+            }
+            // The first maximum wins ties; the first NaN wins over everything (PyTorch propagates NaN).
+            for kh in 0..<g.kernel {
+                for kw in 0..<g.kernel where kh > 0 || kw > 0 {
+                    let base = origin + kh * rowStride + kw * g.channels
+                    let pixel = input + base
+                    mergeMaximum(pixel, position: Float(base), into: best, indices: bestIndex, count: g.channels)
                 }
             }
-            y.host[o] = best
-            argmax.host[o] = Float(bestIndex)
+        }
+    }
+
+    /// `best = max(best, pixel)` over `count` channels, recording the winner's flat index, eight
+    /// channels at a time with vector selects: unpredictable comparisons as branches would
+    /// stall the loop (4.5× slower at 16 channels). The first NaN wins over everything.
+    private func mergeMaximum(_ pixel: UnsafeMutablePointer<Float>, position: Float,
+                              into best: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Float>,
+                              count: Int) {
+        let lanes = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
+        var c = 0
+        while c + 8 <= count {
+            let v = UnsafeRawPointer(pixel + c).loadUnaligned(as: SIMD8<Float>.self)
+            let current = UnsafeRawPointer(best + c).loadUnaligned(as: SIMD8<Float>.self)
+            let index = UnsafeRawPointer(indices + c).loadUnaligned(as: SIMD8<Float>.self)
+            let better = (v .> current) .| ((v .!= v) .& (current .== current))
+            UnsafeMutableRawPointer(best + c).storeBytes(of: current.replacing(with: v, where: better),
+                                                         as: SIMD8<Float>.self)
+            let position = SIMD8<Float>(repeating: position + Float(c)) + lanes
+            UnsafeMutableRawPointer(indices + c).storeBytes(of: index.replacing(with: position, where: better),
+                                                            as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < count {
+            let v = pixel[c], current = best[c]
+            if v > current || (v.isNaN && !current.isNaN) {
+                best[c] = v
+                indices[c] = position + Float(c)
+            }
+            c += 1
         }
     }
 
@@ -42,32 +72,40 @@ extension CPUDevice {
                                 dx: BufferSlice) throws {
         precondition(dx.count >= g.inputCount && dy.count >= g.outputCount
                      && argmax.count >= g.outputCount, "max-pool shape mismatch")
-        dx.host.update(repeating: 0, count: g.inputCount)
-        for o in 0..<g.outputCount { dx.host[Int(argmax.host[o])] += dy.host[o] }
+        let out = dx.host, gradient = dy.host, index = argmax.host
+        out.update(repeating: 0, count: g.inputCount)
+        for o in 0..<g.outputCount { out[Int(index[o])] += gradient[o] }
     }
 
     public func avgPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice) throws {
         precondition(x.count >= g.inputCount && y.count >= g.outputCount, "avg-pool shape mismatch")
+        let input = x.host, out = y.host
         let rowStride = g.width * g.channels
-        let area = Float(g.kernel * g.kernel)
+        let scale = 1 / Float(g.kernel * g.kernel)
         forEachWindow(g) { o, origin in
-            var s: Float = 0
+            for c in 0..<g.channels { out[o + c] = 0 }
             for kh in 0..<g.kernel {
-                for kw in 0..<g.kernel { s += x.host[origin + kh * rowStride + kw * g.channels] }
+                for kw in 0..<g.kernel {
+                    let base = origin + kh * rowStride + kw * g.channels
+                    for c in 0..<g.channels { out[o + c] += input[base + c] }
+                }
             }
-            y.host[o] = s / area
+            for c in 0..<g.channels { out[o + c] *= scale }
         }
     }
 
     public func avgPoolBackward(_ g: PoolGeometry, dy: BufferSlice, dx: BufferSlice) throws {
         precondition(dx.count >= g.inputCount && dy.count >= g.outputCount, "avg-pool shape mismatch")
-        dx.host.update(repeating: 0, count: g.inputCount)
+        let out = dx.host, gradient = dy.host
+        out.update(repeating: 0, count: g.inputCount)
         let rowStride = g.width * g.channels
-        let area = Float(g.kernel * g.kernel)
+        let scale = 1 / Float(g.kernel * g.kernel)
         forEachWindow(g) { o, origin in
-            let share = dy.host[o] / area
             for kh in 0..<g.kernel {
-                for kw in 0..<g.kernel { dx.host[origin + kh * rowStride + kw * g.channels] += share }
+                for kw in 0..<g.kernel {
+                    let base = origin + kh * rowStride + kw * g.channels
+                    for c in 0..<g.channels { out[base + c] += gradient[o + c] * scale }
+                }
             }
         }
     }

@@ -205,20 +205,9 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         }
         defer { for event in events { clReleaseEvent(event) } }
         if let caught { throw caught }
-        if !events.isEmpty {
-            let waitList: [cl_event?] = events
-            try check(clWaitForEvents(cl_uint(events.count), waitList), "clWaitForEvents")
-        }
-        var nanoseconds: cl_ulong = 0
-        for event in events {
-            var start: cl_ulong = 0, end: cl_ulong = 0
-            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
-                      "clGetEventProfilingInfo")
-            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
-                      "clGetEventProfilingInfo")
-            nanoseconds += end &- start
-        }
-        return Double(nanoseconds) * 1e-9
+        var seconds = 0.0
+        for event in events { seconds += try eventSeconds(event) }
+        return seconds
     }
 }
 

@@ -69,28 +69,10 @@ public final class Trainer {
         try device.write(order, to: permutation.whole)
         try device.write([0, 0, 0, -1], to: statistics.whole)
 
-        let totalSteps = stepsPerEpoch * config.epochs
-        let width = model.inputShape.count
         for batchIndex in 0..<stepsPerEpoch {
             let start = batchIndex * config.batchSize
             let batch = min(config.batchSize, train.count - start)
-            let indices = permutation.slice(start, batch)
-            try device.gatherRows(train.features.whole, width: width, indices: indices,
-                                  into: model.inputSlice(batch: batch))
-            try device.gatherRows(train.labels.whole, width: 1, indices: indices, into: batchLabels.slice(0, batch))
-            let logits = try model.forward(batch: batch)
-            try device.softmaxCrossEntropy(
-                logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
-                loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
-                gradient: model.outputGradientSlice(batch: batch), scale: 1 / Float(batch))
-            try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
-                                            rows: batch, stats: statistics.whole, step: batchIndex + 1)
-            try model.backward(batch: batch)
-            let rate = config.schedule.rate(base: config.optimizer.learningRate, step: step,
-                                            stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps)
-            try optimizer.update(parameters: model.parameters.whole, gradients: model.gradients.whole,
-                                 learningRate: rate)
-            step += 1
+            try step(indices: permutation.slice(start, batch), stepInEpoch: batchIndex + 1)
             progress?(batchIndex + 1, stepsPerEpoch)
         }
         let totals = try device.download(statistics.whole)
@@ -102,6 +84,29 @@ public final class Trainer {
         epoch += 1
         let samples = Double(max(totals[2], 1))
         return (Double(totals[0]) / samples, Double(totals[1]) / samples)
+    }
+
+    /// One optimizer step on the training samples whose indices (as floats) are in `indices`:
+    /// gather, forward, loss, backward, update. Loss and accuracy are added to the epoch totals;
+    /// `stepInEpoch` is what a divergence report names.
+    public func step(indices: BufferSlice, stepInEpoch: Int) throws {
+        let batch = indices.count
+        precondition(batch > 0 && batch <= model.maxBatch, "batch of \(batch) for a model of at most \(model.maxBatch)")
+        try device.gatherRows(train.features.whole, width: model.inputShape.count, indices: indices,
+                              into: model.inputSlice(batch: batch))
+        try device.gatherRows(train.labels.whole, width: 1, indices: indices, into: batchLabels.slice(0, batch))
+        let logits = try model.forward(batch: batch)
+        try device.softmaxCrossEntropy(
+            logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
+            loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
+            gradient: model.outputGradientSlice(batch: batch), scale: 1 / Float(batch))
+        try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
+                                        rows: batch, stats: statistics.whole, step: stepInEpoch)
+        try model.backward(batch: batch)
+        let rate = config.schedule.rate(base: config.optimizer.learningRate, step: step,
+                                        stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
+        try optimizer.update(parameters: model.parameters.whole, gradients: model.gradients.whole, learningRate: rate)
+        step += 1
     }
 
     /// Mean loss and accuracy (fraction) of the model on `data`, in batches of the model's

@@ -1,0 +1,107 @@
+import Artifacts
+import CommandLineSupport
+import Compute
+import Philox
+
+/// One line of bench output: a validated measurement of one kernel on one backend.
+struct Measurement {
+    var kernel: String
+    var device: DeviceKind
+    var backend: String
+    var deviceName: String
+    var shape: String
+    var seconds: [Double]
+    var flops: Double? = nil
+    var bytes: Double? = nil
+    var validated: Bool
+    /// "events" (OpenCL profiling, kernel time only) or "wall" (host clock around a synchronised run).
+    var timing = "wall"
+    var extra: [(String, Double)] = []
+
+    var median: Double { seconds.sorted()[seconds.count / 2] }
+    var minimum: Double { seconds.min() ?? .nan }
+    var gflops: Double? { flops.map { $0 / median / 1e9 } }
+    var gigabytesPerSecond: Double? { bytes.map { $0 / median / 1e9 } }
+
+    var json: JSONObject {
+        var o = JSONObject()
+        o.add("kernel", kernel)
+        o.add("device", device.rawValue)
+        o.add("backend", backend)
+        o.add("device_name", deviceName)
+        o.add("shape", shape)
+        o.add("ms_median", median * 1e3)
+        o.add("ms_min", minimum * 1e3)
+        o.add("repeats", seconds.count)
+        if let gflops { o.add("gflops", gflops) }
+        if let flops { o.add("gflops_best", flops / minimum / 1e9) }
+        if let gigabytesPerSecond { o.add("gbps", gigabytesPerSecond) }
+        o.add("validated", validated)
+        o.add("timing", timing)
+        for (key, value) in extra { o.add(key, value) }
+        return o
+    }
+
+    var text: String {
+        var line = "\(pad(kernel, 8)) \(pad(device.rawValue, 6)) \(pad(backend, 8)) \(pad(shape, 20)) "
+            + "median \(pad(format(median * 1e3, 3), 9)) ms  min \(pad(format(minimum * 1e3, 3), 9)) ms"
+        if let gflops { line += "  \(pad(format(gflops, 1), 8)) GFLOPS" }
+        if let gigabytesPerSecond { line += "  \(pad(format(gigabytesPerSecond, 2), 7)) GB/s" }
+        for (key, value) in extra { line += "  \(key) \(format(value, 3))" }
+        return line + (validated ? "" : "  NOT VALIDATED")
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// Prints measurements as text or JSON lines.
+struct Reporter {
+    let json: Bool
+    func report(_ m: Measurement) { Console.line(json ? m.json.line : m.text) }
+    func note(_ text: String) { if !json { Console.line(text) } }
+}
+
+/// Wall-clock seconds of `body`, which must leave the device idle (it synchronises).
+func wallSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    try device.synchronize()
+    return seconds(clock.now - start)
+}
+
+/// Seconds of one run of `body`: kernel time from OpenCL profiling events on an OpenCL device,
+/// wall-clock time on the CPU (which runs synchronously).
+func kernelSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Double {
+    if let openCL = device as? OpenCLDevice { return try openCL.deviceTime(body) }
+    return try wallSeconds(device, body)
+}
+
+/// `--device cpu,opencl`: the backends to run side by side; `auto` resolves once.
+func parseDevices(_ text: String) throws -> [any Device] {
+    var devices: [any Device] = []
+    for part in text.split(separator: ",") {
+        guard let kind = DeviceKind(rawValue: String(part)) else {
+            throw CommandFailure("unknown device '\(part)' (expected gpu, cpu, opencl or auto)", status: 64)
+        }
+        let device = try makeDevice(kind)
+        if kind == .auto { Console.error("device: auto chose \(device.kind.rawValue): \(device.name)") }
+        if let openCL = device as? OpenCLDevice { try openCL.compileAllKernels() }
+        devices.append(device)
+    }
+    return devices
+}
+
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var rng = PhiloxStream(seed: seed, stream: 77)
+    return (0..<count).map { _ in rng.nextUniform() * 2 - 1 }
+}
+
+/// Largest |a − b| relative to `scale`, and whether it is within `tolerance`.
+func agrees(_ a: [Float], _ b: [Float], tolerance: Float) -> Bool {
+    guard a.count == b.count else { return false }
+    for (x, y) in zip(a, b) where !(abs(x - y) <= tolerance * max(1, abs(y))) { return false }
+    return true
+}

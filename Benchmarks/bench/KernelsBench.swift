@@ -1,0 +1,121 @@
+import ArgumentParser
+import CommandLineSupport
+import Compute
+
+/// `bench kernels`: every non-matmul kernel family at the sizes of an MNIST training step,
+/// validated against the CPU reference, with effective memory bandwidth.
+struct KernelsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Time every kernel family at training sizes, validated first.")
+
+    @Option(help: "Comma-separated backends: gpu, cpu, opencl, auto.")
+    var device = "cpu"
+
+    @Option(help: "Timed repeats per kernel (after one warm-up).")
+    var repeats = 20
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    /// One kernel case: its outputs are compared with the CPU's after one run on fresh inputs.
+    struct Case: Sendable {
+        let family: String
+        let name: String
+        let shape: String
+        let bytes: Double
+        let inputs: [Int]
+        let outputs: [Int]
+        let run: @Sendable (any Device, [DeviceBuffer]) throws -> Void
+    }
+
+    static let cases: [Case] = {
+        let batch = 256
+        let conv = ConvGeometry(batch: batch, height: 28, width: 28, channels: 1, kernelHeight: 8, kernelWidth: 8,
+                                stride: 2, padding: 3)
+        let pool = PoolGeometry(batch: batch, height: 14, width: 14, channels: 16, kernel: 2, stride: 1)
+        let params = 535_818
+        return [
+            Case(family: "elementwise", name: "relu_backward", shape: "256x512", bytes: 3 * 4 * 131_072,
+                 inputs: [131_072, 131_072], outputs: [131_072]) { d, b in
+                try d.activationBackward(.relu, y: b[0].whole, dy: b[1].whole, dx: b[2].whole)
+            },
+            Case(family: "reduce", name: "column_sum", shape: "256x512", bytes: 4 * (131_072 + 512),
+                 inputs: [131_072], outputs: [512]) { d, b in
+                try d.columnSum(b[0].whole, rows: 256, cols: 512, beta: 0, into: b[1].whole)
+            },
+            Case(family: "loss", name: "softmax_xent", shape: "256x10", bytes: 4 * (2 * 2560 + 3 * 256),
+                 inputs: [2560, 256], outputs: [256, 256, 2560]) { d, b in
+                try d.softmaxCrossEntropy(logits: b[0].whole, labels: b[1].whole, rows: 256, classes: 10,
+                                          loss: b[2].whole, correct: b[3].whole, gradient: b[4].whole, scale: 1 / 256)
+            },
+            Case(family: "conv", name: "im2col", shape: "256x28x28x1 k8 s2 p3",
+                 bytes: 4 * Double(conv.inputCount + conv.patchRows * conv.patchSize),
+                 inputs: [conv.inputCount], outputs: [conv.patchRows * conv.patchSize]) { d, b in
+                try d.im2col(conv, x: b[0].whole, cols: b[1].whole)
+            },
+            Case(family: "conv", name: "col2im", shape: "256x28x28x1 k8 s2 p3",
+                 bytes: 4 * Double(conv.inputCount + conv.patchRows * conv.patchSize),
+                 inputs: [conv.patchRows * conv.patchSize], outputs: [conv.inputCount]) { d, b in
+                try d.col2im(conv, cols: b[0].whole, dx: b[1].whole)
+            },
+            Case(family: "pool", name: "maxpool_forward", shape: "256x14x14x16 k2 s1",
+                 bytes: 4 * Double(pool.inputCount + 2 * pool.outputCount),
+                 inputs: [pool.inputCount], outputs: [pool.outputCount, pool.outputCount]) { d, b in
+                try d.maxPoolForward(pool, x: b[0].whole, y: b[1].whole, argmax: b[2].whole)
+            },
+            Case(family: "optim", name: "adam_update", shape: "535818", bytes: 4 * 7 * Double(params),
+                 inputs: [params, params, params, params], outputs: []) { d, b in
+                try d.adamUpdate(AdamStep(learningRate: 1e-3, step: 1), parameters: b[0].whole, gradients: b[1].whole,
+                                 firstMoment: b[2].whole, secondMoment: b[3].whole, maxSecondMoment: b[3].slice(0, 0))
+            },
+            Case(family: "optim", name: "sgd_update", shape: "535818 momentum", bytes: 4 * 5 * Double(params),
+                 inputs: [params, params, params], outputs: []) { d, b in
+                try d.sgdUpdate(SGDStep(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), parameters: b[0].whole,
+                                gradients: b[1].whole, momentum: b[2].whole)
+            },
+        ]
+    }()
+
+    func run() throws {
+        runReportingFailures(command: "bench kernels") {
+            let reporter = Reporter(json: json)
+            let devices = try parseDevices(device)
+            let reference = CPUDevice()
+            for c in Self.cases {
+                let expected = try outputs(of: c, on: reference)
+                for device in devices {
+                    let got = try outputs(of: c, on: device)
+                    let validated = zip(got, expected).allSatisfy { agrees($0, $1, tolerance: 1e-4) }
+                    let buffers = try makeBuffers(c, on: device)
+                    _ = try kernelSeconds(device) { try c.run(device, buffers) }
+                    var times: [Double] = []
+                    for _ in 0..<repeats { times.append(try kernelSeconds(device) { try c.run(device, buffers) }) }
+                    reporter.report(Measurement(kernel: c.family, device: device.kind, backend: c.name,
+                                                deviceName: device.name, shape: c.shape, seconds: times,
+                                                bytes: c.bytes, validated: validated,
+                                                timing: device is OpenCLDevice ? "events" : "wall"))
+                }
+            }
+        }
+    }
+
+    /// Inputs from a fixed seed (labels as valid class ids), outputs zeroed.
+    private func makeBuffers(_ c: Case, on device: any Device) throws -> [DeviceBuffer] {
+        var buffers: [DeviceBuffer] = []
+        for (i, count) in c.inputs.enumerated() {
+            var values = randomFloats(count, seed: UInt64(10 + i))
+            if c.family == "loss" && i == 1 { values = (0..<count).map { Float($0 % 10) } }
+            if c.family == "optim" && i >= 2 { values = values.map { abs($0) } }
+            buffers.append(try device.upload(values))
+        }
+        for count in c.outputs { buffers.append(try device.upload([Float](repeating: 0, count: count))) }
+        return buffers
+    }
+
+    /// Every buffer after one run (in-place kernels are validated through their inputs).
+    private func outputs(of c: Case, on device: any Device) throws -> [[Float]] {
+        let buffers = try makeBuffers(c, on: device)
+        try c.run(device, buffers)
+        return try buffers.map { try device.download($0.whole) }
+    }
+}

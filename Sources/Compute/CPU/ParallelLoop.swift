@@ -1,0 +1,35 @@
+import Dispatch
+
+/// Splits `0..<count` into contiguous chunks run on all cores when the work is large enough to
+/// pay for the hand-off (memory-bound loops over a whole parameter vector), else runs inline.
+///
+/// `body(range)` must only touch indices in its range.
+func parallelChunks(_ count: Int, minimumPerChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+    let chunks = min(cpuCoreCount, count / minimumPerChunk)
+    guard chunks > 1 else {
+        body(0..<count)
+        return
+    }
+    // Chunk boundaries on multiples of 16 floats keep each chunk's vectors on whole cache lines.
+    let size = (count / chunks + 15) & ~15
+    withoutActuallyEscaping(body) { body in
+        // The chunks write disjoint ranges, which is what makes sharing the closure safe.
+        nonisolated(unsafe) let work = body
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * size
+            if start < count { work(start..<min(start + size, count)) }
+        }
+    }
+}
+
+private let cpuCoreCount: Int = {
+    #if canImport(Glibc)
+    return max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+    #else
+    return 1
+    #endif
+}()
+
+#if canImport(Glibc)
+import Glibc
+#endif
