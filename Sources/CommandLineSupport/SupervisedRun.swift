@@ -157,7 +157,8 @@ public func seconds(_ duration: Duration) -> Double {
 
 /// `value` with `digits` decimals (no Foundation formatter needed).
 public func format(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
+    // Beyond 1e15 the digits would not fit an Int, and such numbers read better in exponent form.
+    guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let rounded = (abs(value) * scale).rounded()

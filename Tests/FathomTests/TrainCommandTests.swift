@@ -1,0 +1,139 @@
+import Fathom
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end tests of the `train` executable: exit codes, one-line errors, checkpoints.
+@Suite("train command")
+struct TrainCommandTests {
+    /// A small, easy CSV: 3 classes, 4 features, 60 rows.
+    static func smallCSV() -> String {
+        var text = ""
+        for i in 0..<60 {
+            let label = i % 3
+            let features = (0..<4).map { j in String(Double(j == label ? 3 : 0) + Double((i * 7 + j * 3) % 11) / 11) }
+            text += features.joined(separator: ",") + ",\(["cat", "dog", "eel"][label])\n"
+        }
+        return text
+    }
+
+    @Test("--device gpu without a GPU exits 69 with one line listing what exists")
+    func gpuMissing() {
+        let result = run("train", ["sgd", "--device", "gpu", "--epochs", "1"])
+        let hasGPU = result.status == 0
+        if !hasGPU {
+            #expect(result.status == 69)
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.contains("no OpenCL GPU found"))
+            #expect(result.stdout.isEmpty)
+        }
+        // No ICD at all (-1001) is the same ordinary case, never a crash.
+        let none = run("train", ["sgd", "--device", "gpu"], environment: ["OCL_ICD_VENDORS": "/nonexistent"])
+        #expect(none.status == 69)
+        #expect(none.stderr.contains("no OpenCL platform"))
+        let openCL = run("train", ["sgd", "--device", "opencl"], environment: ["OCL_ICD_VENDORS": "/nonexistent"])
+        #expect(openCL.status == 69)
+    }
+
+    @Test("bad data: one line FILE:LINE: what is wrong, exit 65", arguments: [
+        ("1,2,a\n1,2\n", ":2: "), ("1,x,a\n3,4,b\n", ":1: "), ("", ": "), ("1,nan,a\n", ":1: "),
+    ])
+    func badData(_ contents: String, _ expected: String) {
+        let directory = temporaryDirectory()
+        let path = directory + "/bad.csv"
+        writeText(path, contents)
+        let result = run("train", ["sgd", "--device", "cpu", "--data", path, "--header", "absent"])
+        #expect(result.status == 65)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(path + expected), "stderr: \(result.stderr)")
+    }
+
+    @Test("a bad LIBSVM index names the line")
+    func badLIBSVM() {
+        let directory = temporaryDirectory()
+        let path = directory + "/bad.libsvm"
+        writeText(path, "1 1:0.5 2:1\n2 0:1\n")
+        let result = run("train", ["sgd", "--device", "cpu", "--data", path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains(path + ":2: "), "stderr: \(result.stderr)")
+    }
+
+    @Test("--json ends with a final event; --metrics, --plot and --checkpoint are written")
+    func jsonAndArtifacts() {
+        let directory = temporaryDirectory()
+        let data = directory + "/small.csv"
+        writeText(data, Self.smallCSV())
+        let result = run("train", ["sgd", "--device", "cpu", "--data", data, "--model", "logreg", "--epochs", "3",
+                                   "--batch-size", "8", "--json", "--metrics", directory + "/m.jsonl",
+                                   "--plot", directory + "/p.svg", "--checkpoint", directory + "/c.ckpt"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 5, "start, three epochs, final")
+        #expect(lines.allSatisfy { $0.hasPrefix("{") && $0.hasSuffix("}") })
+        #expect(finalValue(result.stdout, "epochs") == 3)
+        #expect((finalValue(result.stdout, "test_accuracy") ?? 0) > 0.9)
+        #expect(finalValue(result.stdout, "train_loss") != nil && finalValue(result.stdout, "seconds") != nil)
+        #expect(result.stdout.contains("\"device\":\"cpu\""))
+        #expect(readText(directory + "/m.jsonl").split(separator: "\n").count == 5)
+        #expect(readText(directory + "/p.svg").hasPrefix("<svg"))
+        #expect(readText(directory + "/c.ckpt").utf8.starts(with: "FATHOMCK".utf8))
+    }
+
+    @Test("resume continues to exactly the parameters of an uninterrupted run; mismatches are refused")
+    func resume() throws {
+        let directory = temporaryDirectory()
+        let data = directory + "/small.csv"
+        writeText(data, Self.smallCSV())
+        // A constant schedule: with cosine or linear decay the schedule depends on --epochs,
+        // so a 2-epoch run is not the first half of a 4-epoch one.
+        let common = ["sgd", "--device", "cpu", "--data", data, "--model", "mlp:5", "--batch-size", "8",
+                      "--optimizer", "adam", "--lr", "0.01", "--schedule", "constant"]
+        let straight = run("train", common + ["--epochs", "4", "--checkpoint", directory + "/straight.ckpt"])
+        #expect(straight.status == 0, "stderr: \(straight.stderr)")
+        let first = run("train", common + ["--epochs", "2", "--checkpoint", directory + "/split.ckpt"])
+        #expect(first.status == 0)
+        let second = run("train", common + ["--epochs", "4", "--resume", directory + "/split.ckpt",
+                                            "--checkpoint", directory + "/split.ckpt"])
+        #expect(second.status == 0, "stderr: \(second.stderr)")
+        #expect(second.stdout.contains("resumed after epoch 2"))
+        let uninterrupted = try Checkpoint.read(from: directory + "/straight.ckpt")
+        let resumed = try Checkpoint.read(from: directory + "/split.ckpt")
+        #expect(resumed.epoch == 4 && resumed.step == uninterrupted.step)
+        #expect(resumed.parameters == uninterrupted.parameters)
+        #expect(resumed.optimizerState == uninterrupted.optimizerState)
+        #expect(resumed.history.count == 4)
+
+        let otherModel = run("train", ["sgd", "--device", "cpu", "--data", data, "--model", "logreg",
+                                       "--resume", directory + "/split.ckpt"])
+        #expect(otherModel.status == 65)
+        #expect(otherModel.stderr.contains("model 'mlp:5'"), "stderr: \(otherModel.stderr)")
+
+        writeText(directory + "/garbage.ckpt", "not a checkpoint at all")
+        let garbage = run("train", common + ["--resume", directory + "/garbage.ckpt"])
+        #expect(garbage.status == 65)
+        #expect(garbage.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("divergence exits 70 naming epoch and step, keeping the last good checkpoint")
+    func divergence() {
+        let directory = temporaryDirectory()
+        let data = directory + "/small.csv"
+        writeText(data, Self.smallCSV())
+        let checkpoint = directory + "/c.ckpt"
+        let good = run("train", ["sgd", "--device", "cpu", "--data", data, "--model", "logreg", "--epochs", "1",
+                                 "--checkpoint", checkpoint])
+        #expect(good.status == 0)
+        let before = readText(checkpoint)
+        // Features of 1e30 and a step size of 1e30 overflow the weights within the first epoch.
+        let huge = directory + "/huge.csv"
+        writeText(huge, (0..<40).map { "\($0 % 2 == 0 ? "1e30" : "-1e30"),1e30,\($0 % 2)" }.joined(separator: "\n") + "\n")
+        let bad = run("train", ["sgd", "--device", "cpu", "--data", huge, "--model", "logreg", "--epochs", "3",
+                                "--scale", "none", "--lr", "1e30", "--batch-size", "4", "--checkpoint", checkpoint])
+        #expect(bad.status == 70, "stdout: \(bad.stdout) stderr: \(bad.stderr)")
+        #expect(bad.stderr.contains("epoch 1, step"), "stderr: \(bad.stderr)")
+        #expect(readText(checkpoint) == before)
+    }
+}
