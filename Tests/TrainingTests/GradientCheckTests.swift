@@ -22,11 +22,11 @@ struct ModelCase: CustomTestStringConvertible, Sendable {
             [Linear(outputs: 8), ActivationLayer(.tanh), Linear(outputs: 6), ActivationLayer(.relu), Linear(outputs: 2)]
         },
         ModelCase(name: "conv-maxpool", input: FeatureShape(height: 9, width: 7, channels: 2), classes: 3, batch: 2) {
-            [Conv2d(outChannels: 3, kernel: 3, stride: 2, padding: 1, activation: .tanh), MaxPool2d(kernel: 2, stride: 1),
+            [Conv2d(outChannels: 3, kernel: 3, stride: 2, padding: 1, activation: .tanh), Pool2d(.max, kernel: 2, stride: 1),
              Flatten(), Linear(outputs: 3)]
         },
         ModelCase(name: "conv-avgpool", input: FeatureShape(height: 8, width: 8, channels: 1), classes: 4, batch: 3) {
-            [Conv2d(outChannels: 4, kernel: 3, activation: .relu), AvgPool2d(kernel: 2), Conv2d(outChannels: 2, kernel: 2),
+            [Conv2d(outChannels: 4, kernel: 3, activation: .relu), Pool2d(.average, kernel: 2), Conv2d(outChannels: 2, kernel: 2),
              Flatten(), Linear(outputs: 4)]
         },
     ]

@@ -26,8 +26,7 @@ extension CPUDevice {
     }
 
     public func im2col(_ g: ConvGeometry, x: BufferSlice, cols: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && cols.count >= g.patchRows * g.patchSize,
-                     "im2col shape mismatch")
+        g.checkOperands(input: x, patches: cols)
         let input = x.host, out = cols.host
         let rowWidth = g.kernelWidth * g.channels
         forEachPatchRun(g) { row, kh, inputOffset, lo, hi in
@@ -43,8 +42,7 @@ extension CPUDevice {
     }
 
     public func col2im(_ g: ConvGeometry, cols: BufferSlice, dx: BufferSlice) throws {
-        precondition(dx.count >= g.inputCount && cols.count >= g.patchRows * g.patchSize,
-                     "col2im shape mismatch")
+        g.checkOperands(input: dx, patches: cols)
         let patches = cols.host, out = dx.host
         out.update(repeating: 0, count: g.inputCount)
         let rowWidth = g.kernelWidth * g.channels

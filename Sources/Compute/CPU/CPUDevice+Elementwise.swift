@@ -21,7 +21,7 @@ extension CPUDevice {
     }
 
     public func axpby(alpha: Float, x: BufferSlice, beta: Float, y: BufferSlice) throws {
-        precondition(x.count == y.count, "axpby of \(x.count) and \(y.count) elements")
+        checkSameCount(x, y, "axpby")
         let xs = x.host, ys = y.host
         if beta == 0 {
             for i in 0..<x.count { ys[i] = alpha * xs[i] }
@@ -31,13 +31,14 @@ extension CPUDevice {
     }
 
     public func activationForward(_ activation: Activation, x: BufferSlice, y: BufferSlice) throws {
-        precondition(x.count == y.count, "activation of \(x.count) into \(y.count) elements")
+        checkSameCount(x, y, "activation")
         applyActivation(activation, x.host, y.host, x.count)
     }
 
     public func activationBackward(_ activation: Activation, y: BufferSlice, dy: BufferSlice,
                                    dx: BufferSlice) throws {
-        precondition(y.count == dy.count && y.count == dx.count, "activation gradient shapes differ")
+        checkSameCount(y, dy, "activation gradient")
+        checkSameCount(y, dx, "activation gradient")
         let out = y.host, g = dy.host, d = dx.host
         switch activation {
         case .identity:
@@ -53,7 +54,7 @@ extension CPUDevice {
 
     public func gatherRows(_ source: BufferSlice, width: Int, indices: BufferSlice,
                            into destination: BufferSlice) throws {
-        precondition(destination.count == indices.count * width, "gather destination size mismatch")
+        checkGather(width: width, indices: indices, destination: destination)
         let rows = source.count / max(width, 1)
         for r in 0..<indices.count {
             let s = Int(indices.host[r])

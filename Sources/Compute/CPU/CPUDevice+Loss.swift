@@ -6,9 +6,8 @@ extension CPUDevice {
     public func softmaxCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int,
                                     classes: Int, loss: BufferSlice, correct: BufferSlice,
                                     gradient: BufferSlice?, scale: Float) throws {
-        precondition(classes > 0 && logits.count >= rows * classes && labels.count >= rows
-                     && loss.count >= rows && correct.count >= rows, "cross-entropy shape mismatch")
-        if let gradient { precondition(gradient.count >= rows * classes, "gradient too small") }
+        checkCrossEntropy(logits: logits, labels: labels, rows: rows, classes: classes, loss: loss,
+                          correct: correct, gradient: gradient)
         for r in 0..<rows {
             let z = logits.host + r * classes
             let y = Int(labels.host[r])
@@ -32,8 +31,7 @@ extension CPUDevice {
 
     public func accumulateStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int,
                                      stats: BufferSlice, step: Int) throws {
-        precondition(stats.count >= 4 && loss.count >= rows && correct.count >= rows,
-                     "statistics shape mismatch")
+        checkStatistics(loss: loss, correct: correct, rows: rows, stats: stats)
         var l: Float = 0, c: Float = 0
         for r in 0..<rows {
             l += loss.host[r]

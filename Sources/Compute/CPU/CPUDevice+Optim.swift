@@ -2,8 +2,7 @@ extension CPUDevice {
     public func sgdUpdate(_ s: SGDStep, parameters: BufferSlice, gradients: BufferSlice,
                           momentum: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && (s.momentum == 0 || momentum.count == n),
-                     "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, momentum: momentum)
         let p = parameters.host, g = gradients.host
         let lr = s.learningRate, wd = s.weightDecay, mu = s.momentum, keep = 1 - s.dampening
         // The loop-invariant choices are made outside the loops so each loop vectorises.
@@ -53,8 +52,8 @@ extension CPUDevice {
                            firstMoment: BufferSlice, secondMoment: BufferSlice,
                            maxSecondMoment: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && firstMoment.count == n && secondMoment.count == n
-                     && (!s.amsgrad || maxSecondMoment.count == n), "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, moments: [firstMoment, secondMoment],
+                        maxSecondMoment: maxSecondMoment)
         let p = parameters.host, g = gradients.host, m = firstMoment.host, v = secondMoment.host
         let vmax = maxSecondMoment.host
         let stepSize = s.learningRate / s.biasCorrection1
@@ -91,8 +90,8 @@ extension CPUDevice {
     public func rmspropUpdate(_ s: RMSPropStep, parameters: BufferSlice, gradients: BufferSlice,
                               squareAverage: BufferSlice, momentum: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && squareAverage.count == n
-                     && (s.momentum == 0 || momentum.count == n), "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, squareAverage: squareAverage,
+                        momentum: momentum)
         let p = parameters.host, g = gradients.host, sq = squareAverage.host
         for i in 0..<n {
             let d = g[i] + s.weightDecay * p[i]

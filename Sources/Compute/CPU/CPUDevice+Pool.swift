@@ -15,8 +15,7 @@ extension CPUDevice {
 
     public func maxPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice,
                                argmax: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && y.count >= g.outputCount
-                     && argmax.count >= g.outputCount, "max-pool shape mismatch")
+        g.checkOperands(input: x, output: y, argmax: argmax)
         let input = x.host, out = y.host, index = argmax.host
         let rowStride = g.width * g.channels
         forEachWindow(g) { o, origin in
@@ -70,15 +69,14 @@ extension CPUDevice {
 
     public func maxPoolBackward(_ g: PoolGeometry, dy: BufferSlice, argmax: BufferSlice,
                                 dx: BufferSlice) throws {
-        precondition(dx.count >= g.inputCount && dy.count >= g.outputCount
-                     && argmax.count >= g.outputCount, "max-pool shape mismatch")
+        g.checkOperands(input: dx, output: dy, argmax: argmax)
         let out = dx.host, gradient = dy.host, index = argmax.host
         out.update(repeating: 0, count: g.inputCount)
         for o in 0..<g.outputCount { out[Int(index[o])] += gradient[o] }
     }
 
     public func avgPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && y.count >= g.outputCount, "avg-pool shape mismatch")
+        g.checkOperands(input: x, output: y)
         let input = x.host, out = y.host
         let rowStride = g.width * g.channels
         let scale = 1 / Float(g.kernel * g.kernel)
@@ -95,7 +93,7 @@ extension CPUDevice {
     }
 
     public func avgPoolBackward(_ g: PoolGeometry, dy: BufferSlice, dx: BufferSlice) throws {
-        precondition(dx.count >= g.inputCount && dy.count >= g.outputCount, "avg-pool shape mismatch")
+        g.checkOperands(input: dx, output: dy)
         let out = dx.host, gradient = dy.host
         out.update(repeating: 0, count: g.inputCount)
         let rowStride = g.width * g.channels

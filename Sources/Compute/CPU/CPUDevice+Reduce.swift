@@ -1,7 +1,7 @@
 extension CPUDevice {
     public func columnSum(_ x: BufferSlice, rows: Int, cols: Int, beta: Float,
                           into out: BufferSlice) throws {
-        precondition(x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
+        checkColumnSum(x, rows: rows, cols: cols, out: out)
         let o = out.host
         // Row-wise accumulation streams x once, contiguously, and vectorises over columns.
         for c in 0..<cols { o[c] = beta == 0 ? 0 : beta * o[c] }

@@ -6,14 +6,14 @@ extension OpenCLDevice {
     }
 
     public func axpby(alpha: Float, x: BufferSlice, beta: Float, y: BufferSlice) throws {
-        precondition(x.count == y.count, "axpby of \(x.count) and \(y.count) elements")
+        checkSameCount(x, y, "axpby")
         let (global, local) = linear(x.count)
         try launch("elementwise", "axpby", global: global, local: local,
                    [.int(x.count), .float(alpha), .slice(x), .float(beta), .slice(y)])
     }
 
     public func activationForward(_ activation: Activation, x: BufferSlice, y: BufferSlice) throws {
-        precondition(x.count == y.count, "activation of \(x.count) into \(y.count) elements")
+        checkSameCount(x, y, "activation")
         let (global, local) = linear(x.count)
         try launch("elementwise", "activation_forward", global: global, local: local,
                    [.int(x.count), .int(Int(activation.rawValue)), .slice(x), .slice(y)])
@@ -21,7 +21,8 @@ extension OpenCLDevice {
 
     public func activationBackward(_ activation: Activation, y: BufferSlice, dy: BufferSlice,
                                    dx: BufferSlice) throws {
-        precondition(y.count == dy.count && y.count == dx.count, "activation gradient shapes differ")
+        checkSameCount(y, dy, "activation gradient")
+        checkSameCount(y, dx, "activation gradient")
         let (global, local) = linear(y.count)
         try launch("elementwise", "activation_backward", global: global, local: local,
                    [.int(y.count), .int(Int(activation.rawValue)), .slice(y), .slice(dy), .slice(dx)])
@@ -29,7 +30,7 @@ extension OpenCLDevice {
 
     public func gatherRows(_ source: BufferSlice, width: Int, indices: BufferSlice,
                            into destination: BufferSlice) throws {
-        precondition(destination.count == indices.count * width, "gather destination size mismatch")
+        checkGather(width: width, indices: indices, destination: destination)
         let (global, local) = linear(destination.count)
         try launch("elementwise", "gather_rows", global: global, local: local,
                    [.int(indices.count), .int(width), .slice(source), .slice(indices), .slice(destination)])

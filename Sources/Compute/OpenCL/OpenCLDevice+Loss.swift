@@ -2,9 +2,8 @@ extension OpenCLDevice {
     public func softmaxCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int,
                                     classes: Int, loss: BufferSlice, correct: BufferSlice,
                                     gradient: BufferSlice?, scale: Float) throws {
-        precondition(classes > 0 && logits.count >= rows * classes && labels.count >= rows
-                     && loss.count >= rows && correct.count >= rows, "cross-entropy shape mismatch")
-        if let gradient { precondition(gradient.count >= rows * classes, "gradient too small") }
+        checkCrossEntropy(logits: logits, labels: labels, rows: rows, classes: classes, loss: loss,
+                          correct: correct, gradient: gradient)
         let (global, local) = linear(rows)
         try launch("loss", "softmax_xent", global: global, local: local, [
             .int(rows), .int(classes), .slice(logits), .slice(labels), .slice(loss), .slice(correct),
@@ -14,8 +13,7 @@ extension OpenCLDevice {
 
     public func accumulateStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int,
                                      stats: BufferSlice, step: Int) throws {
-        precondition(stats.count >= 4 && loss.count >= rows && correct.count >= rows,
-                     "statistics shape mismatch")
+        checkStatistics(loss: loss, correct: correct, rows: rows, stats: stats)
         let group = kernelDefines["loss"]?["STATS_GROUP"].flatMap { Int($0) } ?? 256
         try launch("loss", "accumulate_stats", global: [group], local: [group], [
             .int(rows), .slice(loss), .slice(correct), .slice(stats), .float(Float(step)),

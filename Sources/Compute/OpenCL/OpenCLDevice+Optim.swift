@@ -2,8 +2,7 @@ extension OpenCLDevice {
     public func sgdUpdate(_ s: SGDStep, parameters: BufferSlice, gradients: BufferSlice,
                           momentum: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && (s.momentum == 0 || momentum.count == n),
-                     "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, momentum: momentum)
         let (global, local) = linear(n)
         try launch("optim", "sgd_update", global: global, local: local, [
             .int(n), .slice(parameters), .slice(gradients), .slice(s.momentum == 0 ? gradients : momentum),
@@ -16,8 +15,8 @@ extension OpenCLDevice {
                            firstMoment: BufferSlice, secondMoment: BufferSlice,
                            maxSecondMoment: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && firstMoment.count == n && secondMoment.count == n
-                     && (!s.amsgrad || maxSecondMoment.count == n), "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, moments: [firstMoment, secondMoment],
+                        maxSecondMoment: maxSecondMoment)
         let (global, local) = linear(n)
         try launch("optim", "adam_update", global: global, local: local, [
             .int(n), .slice(parameters), .slice(gradients), .slice(firstMoment), .slice(secondMoment),
@@ -31,8 +30,8 @@ extension OpenCLDevice {
     public func rmspropUpdate(_ s: RMSPropStep, parameters: BufferSlice, gradients: BufferSlice,
                               squareAverage: BufferSlice, momentum: BufferSlice) throws {
         let n = parameters.count
-        precondition(gradients.count == n && squareAverage.count == n
-                     && (s.momentum == 0 || momentum.count == n), "optimizer buffers differ in size")
+        s.checkOperands(parameters: parameters, gradients: gradients, squareAverage: squareAverage,
+                        momentum: momentum)
         let (global, local) = linear(n)
         try launch("optim", "rmsprop_update", global: global, local: local, [
             .int(n), .slice(parameters), .slice(gradients), .slice(squareAverage),

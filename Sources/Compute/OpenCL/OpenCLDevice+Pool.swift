@@ -6,8 +6,7 @@ extension OpenCLDevice {
 
     public func maxPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice,
                                argmax: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && y.count >= g.outputCount
-                     && argmax.count >= g.outputCount, "max-pool shape mismatch")
+        g.checkOperands(input: x, output: y, argmax: argmax)
         let (global, local) = linear(g.outputCount)
         try launch("pool", "maxpool_forward", global: global, local: local,
                    geometryArguments(g) + [.slice(x), .slice(y), .slice(argmax)])
@@ -15,22 +14,21 @@ extension OpenCLDevice {
 
     public func maxPoolBackward(_ g: PoolGeometry, dy: BufferSlice, argmax: BufferSlice,
                                 dx: BufferSlice) throws {
-        precondition(dx.count >= g.inputCount && dy.count >= g.outputCount
-                     && argmax.count >= g.outputCount, "max-pool shape mismatch")
+        g.checkOperands(input: dx, output: dy, argmax: argmax)
         let (global, local) = linear(g.inputCount)
         try launch("pool", "maxpool_backward", global: global, local: local,
                    geometryArguments(g) + [.slice(dy), .slice(argmax), .slice(dx)])
     }
 
     public func avgPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice) throws {
-        precondition(x.count >= g.inputCount && y.count >= g.outputCount, "avg-pool shape mismatch")
+        g.checkOperands(input: x, output: y)
         let (global, local) = linear(g.outputCount)
         try launch("pool", "avgpool_forward", global: global, local: local,
                    geometryArguments(g) + [.slice(x), .slice(y)])
     }
 
     public func avgPoolBackward(_ g: PoolGeometry, dy: BufferSlice, dx: BufferSlice) throws {
-        precondition(dx.count >= g.inputCount && dy.count >= g.outputCount, "avg-pool shape mismatch")
+        g.checkOperands(input: dx, output: dy)
         let (global, local) = linear(g.inputCount)
         try launch("pool", "avgpool_backward", global: global, local: local,
                    geometryArguments(g) + [.slice(dy), .slice(dx)])

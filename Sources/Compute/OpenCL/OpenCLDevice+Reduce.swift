@@ -4,7 +4,7 @@ extension OpenCLDevice {
 
     public func columnSum(_ x: BufferSlice, rows: Int, cols: Int, beta: Float,
                           into out: BufferSlice) throws {
-        precondition(x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
+        checkColumnSum(x, rows: rows, cols: cols, out: out)
         try launch("reduce", "column_sum", global: [cols * reduceGroup], local: [reduceGroup],
                    [.int(rows), .int(cols), .slice(x), .float(beta), .slice(out)])
     }

@@ -56,9 +56,9 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
             }
             return [
                 Conv2d(outChannels: 16, kernel: 8, stride: 2, padding: 3, activation: .relu),
-                MaxPool2d(kernel: 2, stride: 1),
+                Pool2d(.max, kernel: 2, stride: 1),
                 Conv2d(outChannels: 32, kernel: 4, stride: 2, activation: .relu),
-                MaxPool2d(kernel: 2, stride: 1),
+                Pool2d(.max, kernel: 2, stride: 1),
                 Flatten(),
                 Linear(outputs: 32, activation: .relu),
                 Linear(outputs: classes),

@@ -1,0 +1,66 @@
+/// Operand checks shared by both backends, so the CPU and OpenCL implementations of an operation
+/// cannot disagree about what a valid call is. A failure is a programmer error: a precondition.
+
+extension ConvGeometry {
+    func checkOperands(input: BufferSlice, patches: BufferSlice) {
+        precondition(input.count >= inputCount && patches.count >= patchRows * patchSize,
+                     "conv operands too small for \(batch)x\(height)x\(width)x\(channels)")
+    }
+}
+
+extension PoolGeometry {
+    /// `argmax`, when given, must hold one entry per output.
+    func checkOperands(input: BufferSlice, output: BufferSlice, argmax: BufferSlice? = nil) {
+        precondition(input.count >= inputCount && output.count >= outputCount
+                     && (argmax?.count ?? outputCount) >= outputCount,
+                     "pool operands too small for \(batch)x\(height)x\(width)x\(channels)")
+    }
+}
+
+extension SGDStep {
+    func checkOperands(parameters: BufferSlice, gradients: BufferSlice, momentum buffer: BufferSlice) {
+        precondition(gradients.count == parameters.count && (momentum == 0 || buffer.count == parameters.count),
+                     "SGD buffers differ in size")
+    }
+}
+
+extension AdamStep {
+    func checkOperands(parameters: BufferSlice, gradients: BufferSlice, moments: [BufferSlice],
+                       maxSecondMoment: BufferSlice) {
+        let n = parameters.count
+        precondition(gradients.count == n && moments.allSatisfy { $0.count == n }
+                     && (!amsgrad || maxSecondMoment.count == n), "Adam buffers differ in size")
+    }
+}
+
+extension RMSPropStep {
+    func checkOperands(parameters: BufferSlice, gradients: BufferSlice, squareAverage: BufferSlice,
+                       momentum buffer: BufferSlice) {
+        let n = parameters.count
+        precondition(gradients.count == n && squareAverage.count == n && (momentum == 0 || buffer.count == n),
+                     "RMSprop buffers differ in size")
+    }
+}
+
+func checkSameCount(_ a: BufferSlice, _ b: BufferSlice, _ operation: String) {
+    precondition(a.count == b.count, "\(operation) of \(a.count) and \(b.count) elements")
+}
+
+func checkColumnSum(_ x: BufferSlice, rows: Int, cols: Int, out: BufferSlice) {
+    precondition(rows >= 0 && cols >= 0 && x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
+}
+
+func checkGather(width: Int, indices: BufferSlice, destination: BufferSlice) {
+    precondition(width >= 0 && destination.count == indices.count * width, "gather destination size mismatch")
+}
+
+func checkCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, classes: Int, loss: BufferSlice,
+                       correct: BufferSlice, gradient: BufferSlice?) {
+    precondition(classes > 0 && logits.count >= rows * classes && labels.count >= rows
+                 && loss.count >= rows && correct.count >= rows && (gradient?.count ?? rows * classes) >= rows * classes,
+                 "cross-entropy shape mismatch")
+}
+
+func checkStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int, stats: BufferSlice) {
+    precondition(stats.count >= 4 && loss.count >= rows && correct.count >= rows, "statistics shape mismatch")
+}
