@@ -113,4 +113,23 @@ struct KernelSourcesTests {
             #expect(try makeDevice(.auto).kind == .cpu)
         }
     }
+
+    @Test("OpenCL failures are typed errors naming the call and the code")
+    func typedErrors() throws {
+        #expect(ComputeError.openCL(call: "clEnqueueNDRangeKernel", code: -5).description
+                == "clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)")
+        #expect(openCLErrorName(-1001) == "CL_PLATFORM_NOT_FOUND_KHR")
+        // A buffer far past the device's maximum allocation is refused by the driver, not a crash.
+        do {
+            _ = try Devices.openCL.makeBuffer(count: 1 << 50)
+            Issue.record("a 4 PiB buffer was allocated")
+        } catch let error as ComputeError {
+            guard case .openCL(let call, let code) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(call.hasPrefix("clCreateBuffer"))
+            #expect(code < 0)
+        }
+    }
 }

@@ -1,0 +1,44 @@
+import Testing
+
+/// The bench command validates before it times: every line it prints must say so.
+@Suite("bench command")
+struct BenchCommandTests {
+    @Test("matmul on awkward shapes, CPU and OpenCL side by side, validated")
+    func matmul() {
+        let result = run("bench", ["matmul", "--device", "cpu,opencl", "--shapes", "17x33x65:nt,1x1x1,0x5x7,64x3x129:tn",
+                                   "--repeats", "2", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
+        // Per shape: fathom and cblas on the CPU, fathom (and CLBlast when installed) on OpenCL.
+        #expect(lines.count >= 12, "\(result.stdout)")
+        for line in lines {
+            #expect(line.contains("\"validated\":true"), "\(line)")
+            for key in ["\"kernel\":\"matmul\"", "\"device\":", "\"shape\":", "\"ms_median\":", "\"ms_min\":"] {
+                #expect(line.contains(key), "\(key) missing in \(line)")
+            }
+        }
+        #expect(lines.contains { $0.contains("\"backend\":\"cblas\"") && $0.contains("\"device\":\"cpu\"") })
+        #expect(lines.contains { $0.contains("\"backend\":\"fathom\"") && $0.contains("\"device\":\"opencl\"") })
+    }
+
+    @Test("kernels and step print validated figures")
+    func kernelsAndStep() {
+        let kernels = run("bench", ["kernels", "--device", "cpu,opencl", "--repeats", "1", "--json"])
+        #expect(kernels.status == 0, "stderr: \(kernels.stderr)")
+        let kernelLines = kernels.stdout.split(separator: "\n")
+        #expect(kernelLines.count == 16)
+        #expect(kernelLines.allSatisfy { $0.contains("\"validated\":true") }, "\(kernels.stdout)")
+
+        let step = run("bench", ["step", "--device", "cpu", "--model", "mlp:16", "--batch-size", "32",
+                                 "--repeats", "2", "--json"])
+        #expect(step.status == 0, "stderr: \(step.stderr)")
+        #expect(step.stdout.contains("\"step_over_products\":"))
+        #expect(step.stdout.contains("\"validated\":true"))
+    }
+
+    @Test("bad arguments are refused with a usage error")
+    func badArguments() {
+        #expect(run("bench", ["matmul", "--shapes", "3x3"]).status == 64)
+        #expect(run("bench", ["matmul", "--device", "tpu"]).status == 64)
+    }
+}
