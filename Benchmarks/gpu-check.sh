@@ -19,6 +19,7 @@ cat "$out/clinfo.txt" >&2
 # Correctness first: every kernel family and matmul shape validated against the CPU.
 step kernels bash .gpu/run .gpu/bench kernels --device gpu,cpu --json
 step matmul bash .gpu/run .gpu/bench matmul --device gpu,cpu --repeats 20 --json
+step sweep bash .gpu/run .gpu/bench matmul --device gpu --sweep --repeats 10 --json
 step step bash .gpu/run .gpu/bench step --device gpu,cpu --json
 step train-gpu bash .gpu/run .gpu/train sgd --device gpu --json
 step cublas python3 Benchmarks/cublas_reference.py --repeats 20

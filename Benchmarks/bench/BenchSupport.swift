@@ -1,3 +1,4 @@
+import ArgumentParser
 import Artifacts
 import CommandLineSupport
 import Compute
@@ -16,6 +17,8 @@ struct Measurement {
     var validated: Bool
     /// "events" (OpenCL profiling, kernel time only) or "wall" (host clock around a synchronised run).
     var timing = "wall"
+    /// Kernel tuning overrides in force, e.g. "TILE_M=128 WPT_M=8" (sweeps only).
+    var config: String?
     var extra: [(String, Double)] = []
 
     var median: Double { seconds.sorted()[seconds.count / 2] }
@@ -38,6 +41,7 @@ struct Measurement {
         if let gigabytesPerSecond { o.add("gbps", gigabytesPerSecond) }
         o.add("validated", validated)
         o.add("timing", timing)
+        if let config { o.add("config", config) }
         for (key, value) in extra { o.add(key, value) }
         return o
     }
@@ -48,6 +52,7 @@ struct Measurement {
         if let gflops { line += "  \(pad(format(gflops, 1), 8)) GFLOPS" }
         if let gigabytesPerSecond { line += "  \(pad(format(gigabytesPerSecond, 2), 7)) GB/s" }
         for (key, value) in extra { line += "  \(key) \(format(value, 3))" }
+        if let config { line += "  [\(config)]" }
         return line + (validated ? "" : "  NOT VALIDATED")
     }
 }
@@ -79,14 +84,30 @@ func kernelSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Do
     return try wallSeconds(device, body)
 }
 
+/// `--kernel-define family:NAME=VALUE` (repeatable), merged over `FATHOM_KERNEL_DEFINES`.
+struct TuningOptions: ParsableArguments {
+    @Option(name: .customLong("kernel-define"),
+            help: "Kernel tuning override family:NAME=VALUE, e.g. matmul:TILE_M=128 (repeatable; also FATHOM_KERNEL_DEFINES).")
+    var kernelDefines: [String] = []
+
+    func merged() throws -> KernelDefines {
+        var defines = try environmentKernelDefines()
+        for (family, values) in try parseKernelDefines(kernelDefines.joined(separator: ",")) {
+            defines[family, default: [:]].merge(values) { $1 }
+        }
+        return defines
+    }
+}
+
 /// `--device cpu,opencl`: the backends to run side by side; `auto` resolves once.
-func parseDevices(_ text: String) throws -> [any Device] {
+func parseDevices(_ text: String, tuning: TuningOptions) throws -> [any Device] {
+    let defines = try tuning.merged()
     var devices: [any Device] = []
     for part in text.split(separator: ",") {
         guard let kind = DeviceKind(rawValue: String(part)) else {
             throw CommandFailure("unknown device '\(part)' (expected gpu, cpu, opencl or auto)", status: 64)
         }
-        let device = try makeDevice(kind)
+        let device = try makeDevice(kind, kernelDefines: defines)
         if kind == .auto { Console.error("device: auto chose \(device.kind.rawValue): \(device.name)") }
         if let openCL = device as? OpenCLDevice { try openCL.compileAllKernels() }
         devices.append(device)

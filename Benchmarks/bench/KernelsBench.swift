@@ -17,6 +17,8 @@ struct KernelsBench: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @OptionGroup var tuning: TuningOptions
+
     /// One kernel case: its outputs are compared with the CPU's after one run on fresh inputs.
     struct Case: Sendable {
         let family: String
@@ -79,7 +81,7 @@ struct KernelsBench: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "bench kernels") {
             let reporter = Reporter(json: json)
-            let devices = try parseDevices(device)
+            let devices = try parseDevices(device, tuning: tuning)
             let reference = CPUDevice()
             for c in Self.cases {
                 let expected = try outputs(of: c, on: reference)

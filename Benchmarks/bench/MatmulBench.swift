@@ -20,6 +20,11 @@ struct MatmulBench: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @Flag(help: "On OpenCL devices, time every candidate tile configuration (see matmulTuningCandidates).")
+    var sweep = false
+
+    @OptionGroup var tuning: TuningOptions
+
     /// The training products of mlp:512,256 at batch 256 (forward, weight- and input-gradient
     /// products of both large layers) and two square sizes.
     static let defaultShapes = "256x512x784:nt,512x784x256:tn,256x784x512,256x256x512:nt,256x512x256:tn,256x512x256,1024x1024x1024,2048x2048x2048"
@@ -45,8 +50,12 @@ struct MatmulBench: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "bench matmul") {
             let reporter = Reporter(json: json)
-            let devices = try parseDevices(device)
+            let devices = try parseDevices(device, tuning: tuning)
             let clblast = CLBlast()
+            if sweep {
+                try runSweep(devices, reporter: reporter)
+                return
+            }
             for shape in try parsedShapes() {
                 for device in devices {
                     for m in try measure(shape, on: device, clblast: clblast) { reporter.report(m) }
@@ -54,6 +63,27 @@ struct MatmulBench: ParsableCommand {
             }
             if clblast == nil && devices.contains(where: { $0 is OpenCLDevice }) {
                 reporter.note("(CLBlast not installed: apt-get install libclblast-dev to time it alongside)")
+            }
+        }
+    }
+
+    /// Every candidate tile configuration on every OpenCL device, each validated, so a new GPU
+    /// can be tuned in one run; the fastest is then set with FATHOM_KERNEL_DEFINES.
+    private func runSweep(_ devices: [any Device], reporter: Reporter) throws {
+        let user = try tuning.merged()
+        for case let device as OpenCLDevice in devices {
+            for candidate in matmulTuningCandidates {
+                var defines = user
+                for (family, values) in candidate { defines[family, default: [:]].merge(values) { $1 } }
+                let tuned = try OpenCLDevice(device.info, kernelDefines: defines)
+                let config = (defines["matmul"] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    .joined(separator: " ")
+                for shape in try parsedShapes() {
+                    for var m in try measure(shape, on: tuned, clblast: nil) {
+                        m.config = config
+                        reporter.report(m)
+                    }
+                }
             }
         }
     }

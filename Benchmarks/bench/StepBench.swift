@@ -28,6 +28,8 @@ struct StepBench: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @OptionGroup var tuning: TuningOptions
+
     func validate() throws {
         guard batchSize > 0, repeats > 0 else { throw ValidationError("--batch-size and --repeats must be positive") }
         for model in models {
@@ -38,7 +40,7 @@ struct StepBench: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "bench step") {
             let reporter = Reporter(json: json)
-            for device in try parseDevices(device) {
+            for device in try parseDevices(device, tuning: tuning) {
                 for spec in models { reporter.report(try measure(try ModelSpec(parsing: spec), on: device)) }
             }
         }

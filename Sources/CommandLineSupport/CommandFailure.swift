@@ -41,6 +41,7 @@ public struct CommandFailure: Error, CustomStringConvertible {
         case let error as ComputeError:
             switch error {
             case .noGPU, .noOpenCLDevice: return CommandFailure(error.description, status: ExitStatus.unavailable)
+            case .invalidTuning: return CommandFailure(error.description, status: 64)
             default: return CommandFailure(error.description, status: ExitStatus.software)
             }
         case let error as TrainingError:

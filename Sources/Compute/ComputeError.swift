@@ -10,6 +10,8 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
     case noGPU(found: String)
     /// `--device opencl` was asked for but no OpenCL device exists at all.
     case noOpenCLDevice(found: String)
+    /// Kernel tuning overrides that cannot be parsed or that no launch geometry fits.
+    case invalidTuning(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
         case .noOpenCLDevice(let found):
             return "--device opencl: no OpenCL device found (\(found)); install an OpenCL driver "
                 + "(for example pocl-opencl-icd) or use --device cpu"
+        case .invalidTuning(let message):
+            return "kernel tuning: \(message)"
         }
     }
 }

@@ -5,7 +5,11 @@
 /// - `.opencl` opens the first OpenCL GPU, else the first OpenCL device of any type.
 /// - `.cpu` opens the OpenBLAS device.
 /// - `.auto` opens a GPU when one exists, else the CPU device.
-public func makeDevice(_ kind: DeviceKind) throws -> any Device {
+///
+/// OpenCL devices build their kernels with `kernelDefines`, by default those of the
+/// `FATHOM_KERNEL_DEFINES` environment variable (see `parseKernelDefines`).
+public func makeDevice(_ kind: DeviceKind, kernelDefines: KernelDefines? = nil) throws -> any Device {
+    let defines = try kernelDefines ?? environmentKernelDefines()
     switch kind {
     case .cpu:
         return CPUDevice()
@@ -13,17 +17,17 @@ public func makeDevice(_ kind: DeviceKind) throws -> any Device {
         guard let gpu = try openCLDevices().first(where: \.isGPU) else {
             throw ComputeError.noGPU(found: describeOpenCLDevices())
         }
-        return try OpenCLDevice(gpu)
+        return try OpenCLDevice(gpu, kernelDefines: defines)
     case .opencl:
         let devices = try openCLDevices()
         guard let chosen = devices.first(where: \.isGPU) ?? devices.first else {
             throw ComputeError.noOpenCLDevice(found: describeOpenCLDevices())
         }
-        return try OpenCLDevice(chosen)
+        return try OpenCLDevice(chosen, kernelDefines: defines)
     case .auto:
         // A broken OpenCL installation must not stop a CPU run that never asked for OpenCL.
         if let gpu = (try? openCLDevices())?.first(where: \.isGPU) {
-            return try OpenCLDevice(gpu)
+            return try OpenCLDevice(gpu, kernelDefines: defines)
         }
         return CPUDevice()
     }

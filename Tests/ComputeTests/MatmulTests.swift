@@ -104,4 +104,33 @@ struct MatmulTests {
         try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
         expectClose(try device.download(c.whole), expected, atol: 1e-4, "retuned OpenCL matmul")
     }
+
+    @Test("every tuning candidate computes the same product", arguments: matmulTuningCandidates.indices)
+    func tuningCandidates(_ index: Int) throws {
+        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: matmulTuningCandidates[index], cacheDirectory: nil)
+        for s in [GemmShape(m: 131, n: 67, k: 45, transposeA: true), GemmShape(m: 5, n: 129, k: 17, transposeB: true)] {
+            let a = randomValues(s.aCount, seed: 13), b = randomValues(s.bCount, seed: 14)
+            let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
+                                         bias: nil, activation: .identity)
+            let c = try device.makeBuffer(count: s.cCount)
+            try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+            expectClose(try device.download(c.whole), expected, atol: 1e-4, "candidate \(index) \(s)")
+        }
+    }
+
+    @Test("tuning overrides are parsed, and inconsistent tiles are refused")
+    func tuningParsing() throws {
+        #expect(try parseKernelDefines("matmul:TILE_M=128,matmul:WPT_M=8,reduce:REDUCE_GROUP=128")
+                == ["matmul": ["TILE_M": "128", "WPT_M": "8"], "reduce": ["REDUCE_GROUP": "128"]])
+        for bad in ["TILE_M=128", "matmul:TILE_M", "matmul:TILE M=3", "matmul:X=1;rm"] {
+            #expect(throws: ComputeError.self) { try parseKernelDefines(bad) }
+        }
+        #expect(throws: ComputeError.invalidTuning("matmul TILE_M and TILE_N must be multiples of WPT_M and WPT_N")) {
+            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul": ["TILE_M": "30", "WPT_M": "4"]],
+                             cacheDirectory: nil)
+        }
+        #expect(throws: ComputeError.self) {
+            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul": ["WPT_N": "0"]], cacheDirectory: nil)
+        }
+    }
 }

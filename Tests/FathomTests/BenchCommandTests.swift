@@ -40,5 +40,7 @@ struct BenchCommandTests {
     func badArguments() {
         #expect(run("bench", ["matmul", "--shapes", "3x3"]).status == 64)
         #expect(run("bench", ["matmul", "--device", "tpu"]).status == 64)
+        #expect(run("bench", ["matmul", "--device", "opencl", "--kernel-define", "matmul:TILE_M=30"]).status == 64)
+        #expect(run("train", ["sgd", "--device", "opencl"], environment: ["FATHOM_KERNEL_DEFINES": "nonsense"]).status == 64)
     }
 }

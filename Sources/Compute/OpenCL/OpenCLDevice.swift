@@ -16,7 +16,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public let name: String
     public let info: OpenCLDeviceInfo
     /// Tuning knobs prepended as `-D NAME=VALUE` per kernel family (e.g. `["matmul": ["TILE_M": "32"]]`).
-    public let kernelDefines: [String: [String: String]]
+    public let kernelDefines: KernelDefines
 
     let context: cl_context
     let queue: cl_command_queue
@@ -32,8 +32,9 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     ///   - kernelDefines: per-family tuning overrides.
     ///   - cacheDirectory: where compiled programs are kept; `nil` disables the disk cache.
     ///     Defaults to `OpenCLProgramCache.defaultDirectory()` (`FATHOM_KERNEL_CACHE`).
-    public init(_ info: OpenCLDeviceInfo, kernelDefines: [String: [String: String]] = [:],
+    public init(_ info: OpenCLDeviceInfo, kernelDefines: KernelDefines = [:],
                 cacheDirectory: String? = OpenCLProgramCache.defaultDirectory()) throws(ComputeError) {
+        try Self.checkMatmulTiles(kernelDefines["matmul"] ?? [:])
         self.info = info
         self.kind = info.isGPU ? .gpu : .opencl
         self.name = "\(info.name) (\(info.deviceVersion), driver \(info.driverVersion))"

@@ -1,0 +1,37 @@
+/// Tuning overrides for the kernel families: family → (macro → value), prepended to a build as
+/// `-D NAME=VALUE` over the `#ifndef` defaults at the top of each `Kernels/<family>.cl`.
+public typealias KernelDefines = [String: [String: String]]
+
+/// Parses `family:NAME=VALUE` items separated by commas, e.g. `matmul:TILE_M=128,matmul:WPT_M=8`.
+/// - Throws: `ComputeError.invalidTuning` naming the malformed item.
+public func parseKernelDefines(_ text: String) throws(ComputeError) -> KernelDefines {
+    var defines: KernelDefines = [:]
+    for item in text.split(separator: ",") {
+        let familyAndDefine = item.split(separator: ":", maxSplits: 1)
+        let nameAndValue = familyAndDefine.count == 2 ? familyAndDefine[1].split(separator: "=", maxSplits: 1) : []
+        guard nameAndValue.count == 2, !familyAndDefine[0].isEmpty,
+              nameAndValue[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+              nameAndValue[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." })
+        else {
+            throw ComputeError.invalidTuning("'\(item)' is not family:NAME=VALUE")
+        }
+        defines[String(familyAndDefine[0]), default: [:]][String(nameAndValue[0])] = String(nameAndValue[1])
+    }
+    return defines
+}
+
+/// `FATHOM_KERNEL_DEFINES` from the environment (empty when unset), so a tuned configuration
+/// found with `bench matmul --sweep` applies to every command without a rebuild.
+public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
+    guard let text = environment("FATHOM_KERNEL_DEFINES"), !text.isEmpty else { return [:] }
+    return try parseKernelDefines(text)
+}
+
+/// Matmul tile configurations worth trying on a new GPU, the default first. Each keeps
+/// 256 work-items per group and at most 33 KiB of local memory.
+public let matmulTuningCandidates: [KernelDefines] = [
+    (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
+    (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
+].map { m, n, k, wm, wn in
+    ["matmul": ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]]
+}
