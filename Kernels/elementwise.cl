@@ -23,7 +23,8 @@ __kernel void activation_forward(const int n, const int activation,
     const int i = get_global_id(0);
     if (i >= n) return;
     const float v = x[offX + i];
-    y[offY + i] = activation == 1 ? fmax(v, 0.0f) : (activation == 2 ? tanh(v) : v);
+    // (v < 0 ? 0 : v) rather than fmax, which would turn a NaN into 0 and hide a divergence.
+    y[offY + i] = activation == 1 ? (v < 0.0f ? 0.0f : v) : (activation == 2 ? tanh(v) : v);
 }
 
 // dx = dy · act'(·), written in terms of the forward output y (ReLU: y > 0; tanh: 1 − y²).
@@ -36,7 +37,8 @@ __kernel void activation_backward(const int n, const int activation,
     const float out = y[offY + i];
     const float g = dy[offDy + i];
     float d = g;
-    if (activation == 1) d = out > 0.0f ? g : 0.0f;
+    // A product with the 0/1 mask, as on the CPU, so a NaN gradient stays NaN on both.
+    if (activation == 1) d = g * (out > 0.0f ? 1.0f : 0.0f);
     else if (activation == 2) d = g * (1.0f - out * out);
     dx[offDx + i] = d;
 }

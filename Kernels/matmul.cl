@@ -91,7 +91,8 @@ void sgemm(const int M, const int N, const int K, const float alpha,
             // beta == 0 must not read C: fresh buffers hold garbage (PoCL does not zero them).
             if (beta != 0.0f) v = fma(beta, C[idx], v);
             if (hasBias) v += bias[offBias + gn];
-            if (activation == 1) v = fmax(v, 0.0f);
+            // Not fmax: a NaN must survive ReLU, or divergence would go unnoticed.
+            if (activation == 1) v = (v < 0.0f) ? 0.0f : v;
             else if (activation == 2) v = tanh(v);
             C[idx] = v;
         }

@@ -2,8 +2,9 @@
 // x is (batch, height, width, channels), y is (batch, outH, outW, channels) with
 // outH = (height − window) / stride + 1 (likewise outW).
 
-// y = window maximum; argmax holds the flat NHWC index into x of the first maximum (as a float,
-// exact below 2^24), which the backward pass routes the gradient to.
+// y = window maximum; argmax holds the position of the first maximum inside its window,
+// kh·window + kw (a small integer, exact as a float whatever the tensor size), which the
+// backward pass routes the gradient to.
 __kernel void maxpool_forward(const int batch, const int height, const int width,
                               const int channels, const int window, const int stride,
                               const int outH, const int outW,
@@ -18,20 +19,21 @@ __kernel void maxpool_forward(const int batch, const int height, const int width
     const int oh = (e / (channels * outW)) % outH;
     const int b = e / (channels * outW * outH);
     float best = -INFINITY;
-    int bestIndex = ((b * height + oh * stride) * width + ow * stride) * channels + c;
+    int bestPosition = 0;
     for (int kh = 0; kh < window; kh++)
         for (int kw = 0; kw < window; kw++) {
             const int i = ((b * height + oh * stride + kh) * width + ow * stride + kw) * channels + c;
             const float v = x[offX + i];
-            // NaN propagates, as in PyTorch: a NaN input wins the window.
-            if (v > best || isnan(v)) { best = v; bestIndex = i; if (isnan(v)) break; }
+            // NaN propagates, as in PyTorch: the first NaN input wins the window.
+            if (v > best || (isnan(v) && !isnan(best))) { best = v; bestPosition = kh * window + kw; }
         }
     y[offY + e] = best;
-    argmax[offArgmax + e] = (float)bestIndex;
+    argmax[offArgmax + e] = (float)bestPosition;
 }
 
 // dx[i] = Σ dy over the windows whose recorded maximum is i. A gather over the (at most
-// window²) windows that contain i, so overlapping windows (stride < window) need no atomics.
+// window²) windows that contain i, so overlapping windows (stride < window) need no atomics:
+// i sits at position (kh, kw) of the window whose origin is (h − kh, w − kw).
 __kernel void maxpool_backward(const int batch, const int height, const int width,
                                const int channels, const int window, const int stride,
                                const int outH, const int outW,
@@ -53,7 +55,7 @@ __kernel void maxpool_backward(const int batch, const int height, const int widt
             const int wp = w - kw;
             if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
             const int o = ((b * outH + hp / stride) * outW + wp / stride) * channels + c;
-            if ((int)argmax[offArgmax + o] == e) s += dy[offDy + o];
+            if ((int)argmax[offArgmax + o] == kh * window + kw) s += dy[offDy + o];
         }
     }
     dx[offDx + e] = s;

@@ -80,11 +80,16 @@ public protocol Device: AnyObject, Sendable {
 
     // MARK: pool
 
+    /// `y` = maximum of each window (the first NaN wins); `argmax` = its position in the window,
+    /// `kh·kernel + kw`, which `maxPoolBackward` routes the gradient to.
     func maxPoolForward(_ geometry: PoolGeometry, x: BufferSlice, y: BufferSlice,
                         argmax: BufferSlice) throws
+    /// `dx` = Σ `dy` over the windows whose recorded maximum each input element is.
     func maxPoolBackward(_ geometry: PoolGeometry, dy: BufferSlice, argmax: BufferSlice,
                          dx: BufferSlice) throws
+    /// `y` = mean of each window.
     func avgPoolForward(_ geometry: PoolGeometry, x: BufferSlice, y: BufferSlice) throws
+    /// `dx` = Σ `dy`/kernel² over the windows containing each input element.
     func avgPoolBackward(_ geometry: PoolGeometry, dy: BufferSlice, dx: BufferSlice) throws
 
     // MARK: optim

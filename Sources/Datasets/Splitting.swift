@@ -111,19 +111,20 @@ public enum Partitioning: Sendable, Equatable, Hashable, CustomStringConvertible
             }
 
         case .byClass(let requested):
-            // Deal a random class order round-robin into parts × K slots, so each part gets K
-            // classes (fewer if some repeat) and every class at least one part; then split each
-            // class's rows evenly among the parts that hold it.
+            // Part p takes the K consecutive classes starting at p·K of a random cyclic class
+            // order: K distinct classes per part, and together the windows cover every class
+            // (parts·K ≥ classes). Each class's rows are then split evenly among its holders.
             let present = (0..<groupCount).filter { !byClass[$0].isEmpty }
             guard !present.isEmpty else { break }
             let k = max(requested, (present.count + parts - 1) / parts, 1)
             var classOrder = present
             philoxShuffle(&classOrder, using: &rng)
             var holders = [[Int]](repeating: [], count: groupCount)
-            for slot in 0..<(parts * min(k, present.count)) {
-                let part = slot % parts
-                let group = classOrder[slot % classOrder.count]
-                if !holders[group].contains(part) { holders[group].append(part) }
+            let perPart = min(k, present.count)
+            for part in 0..<parts {
+                for j in 0..<perPart {
+                    holders[classOrder[(part * perPart + j) % classOrder.count]].append(part)
+                }
             }
             for group in present {
                 var rows = byClass[group]

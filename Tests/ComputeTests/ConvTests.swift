@@ -70,13 +70,21 @@ struct PoolTests {
             let y = try device.makeBuffer(count: 4), argmax = try device.makeBuffer(count: 4)
             try device.maxPoolForward(g, x: x.whole, y: y.whole, argmax: argmax.whole)
             #expect(try device.download(y.whole) == [5, 9, 8, 9])
-            #expect(try device.download(argmax.whole) == [1, 5, 7, 5])
+            // Positions inside each window: (0, 1) → 1, (1, 1) → 3.
+            #expect(try device.download(argmax.whole) == [1, 3, 3, 1])
             let dx = try device.makeBuffer(count: 9)
             try device.maxPoolBackward(g, dy: try device.upload([1, 2, 3, 4]).whole, argmax: argmax.whole, dx: dx.whole)
             // Element 5 (the 9) is the maximum of two overlapping windows and gets both gradients.
             #expect(try device.download(dx.whole) == [0, 1, 0, 0, 0, 6, 0, 3, 0])
             try device.avgPoolForward(g, x: x.whole, y: y.whole)
             #expect(try device.download(y.whole) == [3.25, 4.75, 3.75, 6.5])
+
+            // The first NaN wins its windows, as in PyTorch, on both backends.
+            let withNaN = try device.upload([1, .nan, 2, 4, 3, .nan, 0, 8, 6])
+            try device.maxPoolForward(g, x: withNaN.whole, y: y.whole, argmax: argmax.whole)
+            let pooled = try device.download(y.whole)
+            #expect(pooled[0].isNaN && pooled[1].isNaN && pooled[2] == 8 && pooled[3].isNaN)
+            #expect(try device.download(argmax.whole) == [1, 0, 3, 1])
         }
     }
 

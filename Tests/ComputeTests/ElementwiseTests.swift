@@ -58,6 +58,23 @@ struct ElementwiseTests {
         expectClose(try device.download(odx.whole), expectedDx, atol: 2e-6, "backward \(activation)")
     }
 
+    @Test("ReLU keeps NaN and infinities on both backends, in the kernel and in the matmul epilogue")
+    func specialValues() throws {
+        let x: [Float] = [.nan, .infinity, -.infinity, -0.0, 0, 1, -1]
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            let y = try device.makeBuffer(count: x.count)
+            try device.activationForward(.relu, x: try device.upload(x).whole, y: y.whole)
+            let out = try device.download(y.whole)
+            #expect(out[0].isNaN, "\(device.kind) ReLU(NaN)")
+            #expect(Array(out[1...]) == [.infinity, 0, 0, 0, 1, 0], "\(device.kind)")
+            // x·1 + 0 through the product's epilogue.
+            let c = try device.makeBuffer(count: x.count)
+            try device.gemm(GemmShape(m: x.count, n: 1, k: 1), alpha: 1, a: try device.upload(x).whole,
+                            b: try device.upload([1]).whole, beta: 0, c: c.whole, bias: nil, activation: .relu)
+            #expect(try device.download(c.whole)[0].isNaN, "\(device.kind) fused ReLU(NaN)")
+        }
+    }
+
     @Test(arguments: [(0, 5), (1, 1), (7, 13), (300, 784)])
     func gatherRows(_ rows: Int, _ width: Int) throws {
         let sourceRows = 11

@@ -69,7 +69,8 @@ struct OptimTests {
         }
     }
 
-    @Test("OpenCL matches the CPU over many steps", arguments: [1, 97, 4099])
+    /// 2·65,536 + 1 crosses the CPU's multi-threading threshold with a ragged last chunk.
+    @Test("OpenCL matches the CPU over many steps", arguments: [1, 97, 4099, 131_073])
     func manySteps(_ n: Int) throws {
         var results: [[Float]] = []
         for device in [Devices.cpu, Devices.openCL] as [any Device] {

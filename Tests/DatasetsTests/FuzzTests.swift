@@ -140,7 +140,6 @@ import Testing
                 if let line = error.line { #expect(line >= 1) }
             }
         }
-        #expect(parsed + rejected == iterations)
         // Both outcomes happen a fair amount, so the mutations neither always break nor never do.
         #expect(parsed > iterations / 10, "parsed \(parsed)")
         #expect(rejected > iterations / 10, "rejected \(rejected)")

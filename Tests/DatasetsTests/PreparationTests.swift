@@ -102,13 +102,14 @@ import Testing
     }
 
     @Test func byClassLimitsClassesPerPart() {
-        for (k, partCount) in [(2, 5), (2, 10), (1, 10), (3, 7), (1, 20)] {
+        for (k, partCount) in [(2, 5), (2, 10), (1, 10), (3, 7), (1, 20), (2, 100)] {
             let parts = Partitioning.byClass(k).partition(labels: labels, classCount: 10, parts: partCount, seed: 9)
             #expect(parts.count == partCount)
             expectPartition(parts, count: 1000)
             for part in parts {
                 let classes = Set(part.map { labels[$0] })
-                #expect(classes.count <= k, "by-class:\(k) with \(partCount) parts")
+                // Exactly K distinct classes per part whenever parts·K covers the 10 classes.
+                #expect(classes.count == min(k, 10), "by-class:\(k) with \(partCount) parts")
                 #expect(!part.isEmpty)
             }
         }

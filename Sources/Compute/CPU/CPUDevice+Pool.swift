@@ -24,26 +24,26 @@ extension CPUDevice {
             let best = out + o, bestIndex = index + o, first = input + origin
             for c in 0..<g.channels {
                 best[c] = first[c]
-                bestIndex[c] = Float(origin + c)
+                bestIndex[c] = 0
             }
             // The first maximum wins ties; the first NaN wins over everything (PyTorch propagates NaN).
             for kh in 0..<g.kernel {
                 for kw in 0..<g.kernel where kh > 0 || kw > 0 {
-                    let base = origin + kh * rowStride + kw * g.channels
-                    let pixel = input + base
-                    mergeMaximum(pixel, position: Float(base), into: best, indices: bestIndex, count: g.channels)
+                    let pixel = input + origin + kh * rowStride + kw * g.channels
+                    mergeMaximum(pixel, position: Float(kh * g.kernel + kw), into: best, indices: bestIndex,
+                                 count: g.channels)
                 }
             }
         }
     }
 
-    /// `best = max(best, pixel)` over `count` channels, recording the winner's flat index, eight
-    /// channels at a time with vector selects: unpredictable comparisons as branches would
-    /// stall the loop (4.5× slower at 16 channels). The first NaN wins over everything.
+    /// `best = max(best, pixel)` over `count` channels, recording `position` (the pixel's place in
+    /// its window) where the pixel wins, eight channels at a time with vector selects:
+    /// unpredictable comparisons as branches would stall the loop (4.5× slower at 16 channels).
+    /// The first NaN wins over everything.
     private func mergeMaximum(_ pixel: UnsafeMutablePointer<Float>, position: Float,
                               into best: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Float>,
                               count: Int) {
-        let lanes = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
         var c = 0
         while c + 8 <= count {
             let v = UnsafeRawPointer(pixel + c).loadUnaligned(as: SIMD8<Float>.self)
@@ -52,7 +52,6 @@ extension CPUDevice {
             let better = (v .> current) .| ((v .!= v) .& (current .== current))
             UnsafeMutableRawPointer(best + c).storeBytes(of: current.replacing(with: v, where: better),
                                                          as: SIMD8<Float>.self)
-            let position = SIMD8<Float>(repeating: position + Float(c)) + lanes
             UnsafeMutableRawPointer(indices + c).storeBytes(of: index.replacing(with: position, where: better),
                                                             as: SIMD8<Float>.self)
             c += 8
@@ -61,7 +60,7 @@ extension CPUDevice {
             let v = pixel[c], current = best[c]
             if v > current || (v.isNaN && !current.isNaN) {
                 best[c] = v
-                indices[c] = position + Float(c)
+                indices[c] = position
             }
             c += 1
         }
@@ -72,7 +71,13 @@ extension CPUDevice {
         g.checkOperands(input: dx, output: dy, argmax: argmax)
         let out = dx.host, gradient = dy.host, index = argmax.host
         out.update(repeating: 0, count: g.inputCount)
-        for o in 0..<g.outputCount { out[Int(index[o])] += gradient[o] }
+        let rowStride = g.width * g.channels
+        forEachWindow(g) { o, origin in
+            for c in 0..<g.channels {
+                let position = Int(index[o + c])
+                out[origin + (position / g.kernel) * rowStride + (position % g.kernel) * g.channels + c] += gradient[o + c]
+            }
+        }
     }
 
     public func avgPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice) throws {

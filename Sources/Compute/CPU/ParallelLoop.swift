@@ -11,7 +11,7 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1 << 16, _ body: (Range
         return
     }
     // Chunk boundaries on multiples of 16 floats keep each chunk's vectors on whole cache lines.
-    let size = (count / chunks + 15) & ~15
+    let size = ((count + chunks - 1) / chunks + 15) & ~15
     withoutActuallyEscaping(body) { body in
         // The chunks write disjoint ranges, which is what makes sharing the closure safe.
         nonisolated(unsafe) let work = body
