@@ -41,13 +41,13 @@ public struct CommandFailure: Error, CustomStringConvertible {
         case let error as ComputeError:
             switch error {
             case .noGPU, .noOpenCLDevice: return CommandFailure(error.description, status: ExitStatus.unavailable)
-            case .invalidTuning: return CommandFailure(error.description, status: 64)
+            case .invalidTuning, .bufferTooLarge: return CommandFailure(error.description, status: 64)
             default: return CommandFailure(error.description, status: ExitStatus.software)
             }
         case let error as TrainingError:
             switch error {
             case .diverged: return CommandFailure(error.description, status: ExitStatus.software)
-            case .checkpointMismatch: return CommandFailure(error.description, status: ExitStatus.dataError)
+            case .checkpointMismatch, .unsupported: return CommandFailure(error.description, status: ExitStatus.dataError)
             }
         case let error as ArtifactError:
             if case .io = error.kind { return CommandFailure(error.description, status: ExitStatus.cannotCreate) }

@@ -28,14 +28,26 @@ public struct SupervisedRun {
         let (trainSet, testSet, source) = try data.load(seed: config.seed)
         let train = try DeviceDataset(trainSet, device: device)
         let test = try DeviceDataset(testSet, device: device)
-        let layers = try spec.layers(input: train.shape, classes: train.classCount)
-        let model = try Model(layers: layers, input: train.shape, device: device,
-                              maxBatch: max(config.batchSize, 256), seed: config.seed)
+        let input = spec.inputShape(for: train.shape)
+        let layers = try spec.layers(input: input, classes: train.classCount)
+        // Large enough for a training batch and for evaluating 256 rows at a time, and no larger
+        // than the data needs.
+        let batch = min(config.batchSize, max(train.count, 1))
+        let model = try Model(layers: layers, input: input, device: device,
+                              maxBatch: max(batch, min(256, max(test.count, 1))), seed: config.seed)
         let trainer = try Trainer(model: model, config: config, train: train)
 
+        // What the parameters mean besides the model: the classes they predict and the scaling
+        // of their inputs. A resume on other data or scaling is refused.
+        let dataMetadata = ["classes": trainSet.classes.joined(separator: "\u{1F}"), "scale": data.scale.rawValue,
+                            "features": String(trainSet.featureCount)]
         var history: [EpochRecord] = []
         if let resume = options.resume {
             let checkpoint = try Checkpoint.read(from: resume)
+            for (key, value) in dataMetadata where checkpoint.metadata[key].map({ $0 != value }) ?? false {
+                throw TrainingError.checkpointMismatch(
+                    "checkpoint does not match this run: it was trained with other \(key) (\(resume))")
+            }
             try trainer.restore(checkpoint, modelSpec: spec.description)
             history = checkpoint.history
         }
@@ -96,8 +108,8 @@ public struct SupervisedRun {
                 try metricsFile?.append(line)
                 if let path = options.checkpoint {
                     try trainer.checkpoint(modelSpec: spec.description, history: history,
-                                           metadata: ["device": device.kind.rawValue, "data": source,
-                                                      "algorithm": algorithm]).write(to: path)
+                                           metadata: dataMetadata.merging(["device": device.kind.rawValue, "data": source,
+                                                                           "algorithm": algorithm]) { $1 }).write(to: path)
                 }
             }
         } catch let error as TrainingError {
@@ -157,10 +169,10 @@ public func seconds(_ duration: Duration) -> Double {
 
 /// `value` with `digits` decimals (no Foundation formatter needed).
 public func format(_ value: Double, _ digits: Int) -> String {
-    // Beyond 1e15 the digits would not fit an Int, and such numbers read better in exponent form.
-    guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
+    // Past 9e18 the scaled digits would not fit an Int; such numbers read better in exponent form.
+    guard value.isFinite, abs(value) * scale < 9e18 else { return "\(value)" }
     let rounded = (abs(value) * scale).rounded()
     let integer = Int(rounded / scale)
     var fraction = String(Int(rounded) - integer * Int(scale))

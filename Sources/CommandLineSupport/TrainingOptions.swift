@@ -26,8 +26,8 @@ public struct TrainingOptions: ParsableArguments {
     @Flag(help: "Nesterov momentum (SGD).")
     public var nesterov = false
 
-    @Option(help: "Weight decay (L2 for SGD/Adam/RMSprop, decoupled for AdamW).")
-    public var weightDecay: Float = 5e-4
+    @Option(help: "Weight decay: L2 for SGD/Adam/RMSprop (default 5e-4), decoupled for AdamW (default 0.01).")
+    public var weightDecay: Float?
 
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine or linear.")
     public var schedule: String = "cosine"
@@ -53,13 +53,15 @@ public struct TrainingOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        guard epochs >= 0 else { throw ValidationError("--epochs must be non-negative") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard epochs >= 0 && epochs <= 1_000_000 else { throw ValidationError("--epochs must be in 0...1000000") }
+        guard batchSize > 0 && batchSize < 1 << 24 else { throw ValidationError("--batch-size must be in 1...\((1 << 24) - 1)") }
         guard lr >= 0 && lr.isFinite else { throw ValidationError("--lr must be a non-negative number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
-        guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be non-negative") }
-        if nesterov && (momentum ?? (optimizer == .momentum ? 0.9 : 0)) == 0 {
-            throw ValidationError("--nesterov needs momentum (--optimizer momentum or --momentum M)")
+        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw ValidationError("--weight-decay must be non-negative")
+        }
+        if nesterov && (![.sgd, .momentum].contains(optimizer) || optimizerConfig.effectiveMomentum == 0) {
+            throw ValidationError("--nesterov needs SGD with momentum (--optimizer momentum, or sgd with --momentum M)")
         }
         guard LearningRateSchedule(argument: schedule) != nil else {
             throw ValidationError("--schedule must be constant, step:EPOCHS:GAMMA, cosine or linear, not '\(schedule)'")
@@ -68,8 +70,10 @@ public struct TrainingOptions: ParsableArguments {
     }
 
     public var optimizerConfig: OptimizerConfig {
+        // 5e-4 for the SGD family is what makes the defaults reach 94% on MNIST-5k; AdamW keeps
+        // PyTorch's 0.01, which the library applies when none is given.
         OptimizerConfig(kind: optimizer, learningRate: lr, momentum: momentum, nesterov: nesterov,
-                        weightDecay: weightDecay)
+                        weightDecay: weightDecay ?? (optimizer == .adamw ? nil : 5e-4))
     }
 
     public var trainingConfig: TrainingConfig {

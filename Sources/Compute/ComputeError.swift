@@ -12,6 +12,10 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
     case noOpenCLDevice(found: String)
     /// Kernel tuning overrides that cannot be parsed or that no launch geometry fits.
     case invalidTuning(String)
+    /// A buffer of more elements than kernels can address with 32-bit offsets.
+    case bufferTooLarge(count: Int)
+    /// The host could not allocate a buffer.
+    case outOfMemory(bytes: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +30,21 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
                 + "(for example pocl-opencl-icd) or use --device cpu"
         case .invalidTuning(let message):
             return "kernel tuning: \(message)"
+        case .bufferTooLarge(let count):
+            return "a buffer of \(count) floats exceeds the \(maxBufferElements) elements kernels can address"
+        case .outOfMemory(let bytes):
+            return "out of memory allocating \(bytes) bytes"
         }
     }
+}
+
+/// The most floats one buffer may hold: kernels address elements with 32-bit `int` offsets.
+public let maxBufferElements = Int(Int32.max)
+
+/// `a · b` for sizing a buffer, or `ComputeError.bufferTooLarge` when it overflows or exceeds
+/// `maxBufferElements`.
+public func bufferSize(_ a: Int, _ b: Int) throws(ComputeError) -> Int {
+    let (product, overflow) = a.multipliedReportingOverflow(by: b)
+    guard !overflow, product <= maxBufferElements else { throw ComputeError.bufferTooLarge(count: overflow ? Int.max : product) }
+    return product
 }

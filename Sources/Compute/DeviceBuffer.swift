@@ -1,5 +1,9 @@
 import COpenCL
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A block of `count` 32-bit floats owned by one device: host memory for the CPU device, a
 /// `cl_mem` for an OpenCL device. Freed (or returned to the device's allocator cache) when the
 /// last reference goes away.
@@ -21,7 +25,7 @@ public final class DeviceBuffer: @unchecked Sendable {
     deinit {
         switch storage {
         case .host(let pointer):
-            pointer.deallocate()
+            free(pointer)
         case .openCL(let memory, let pool):
             pool.recycle(memory, count: count)
         }

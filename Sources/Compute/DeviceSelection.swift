@@ -9,7 +9,8 @@
 /// OpenCL devices build their kernels with `kernelDefines`, by default those of the
 /// `FATHOM_KERNEL_DEFINES` environment variable (see `parseKernelDefines`).
 public func makeDevice(_ kind: DeviceKind, kernelDefines: KernelDefines? = nil) throws -> any Device {
-    let defines = try kernelDefines ?? environmentKernelDefines()
+    // Read lazily: a CPU run must not fail over OpenCL tuning it never uses.
+    var defines: KernelDefines { get throws { try kernelDefines ?? environmentKernelDefines() } }
     switch kind {
     case .cpu:
         return CPUDevice()

@@ -12,7 +12,8 @@ public enum FeatureScaling: String, Sendable, CaseIterable {
 }
 
 /// A per-feature affine map `x' = (x - offset) * scale`, fitted on the training split and then
-/// applied unchanged to every other split (and stored with a model, so inference scales alike).
+/// applied unchanged to every other split. `offset` and `scale` are public so that a caller can
+/// keep them with a trained model.
 public struct FeatureScaler: Sendable, Equatable {
     public let mode: FeatureScaling
     /// Subtracted from each feature.

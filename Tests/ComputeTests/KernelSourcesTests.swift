@@ -119,10 +119,15 @@ struct KernelSourcesTests {
         #expect(ComputeError.openCL(call: "clEnqueueNDRangeKernel", code: -5).description
                 == "clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (-5)")
         #expect(openCLErrorName(-1001) == "CL_PLATFORM_NOT_FOUND_KHR")
-        // A buffer far past the device's maximum allocation is refused by the driver, not a crash.
+        // Past what 32-bit kernel offsets address: refused before the driver is asked.
+        #expect(throws: ComputeError.bufferTooLarge(count: 1 << 40)) { try Devices.openCL.makeBuffer(count: 1 << 40) }
+        #expect(throws: ComputeError.bufferTooLarge(count: 1 << 40)) { try Devices.cpu.makeBuffer(count: 1 << 40) }
+        // One float past the driver's largest allocation: its refusal is a typed error, not a crash.
+        let count = Devices.openCL.info.maxAllocationBytes / 4 + 1
+        guard count <= maxBufferElements else { return }
         do {
-            _ = try Devices.openCL.makeBuffer(count: 1 << 50)
-            Issue.record("a 4 PiB buffer was allocated")
+            _ = try Devices.openCL.makeBuffer(count: count)
+            Issue.record("a buffer past CL_DEVICE_MAX_MEM_ALLOC_SIZE was allocated")
         } catch let error as ComputeError {
             guard case .openCL(let call, let code) = error else {
                 Issue.record("unexpected \(error)")

@@ -15,4 +15,19 @@ struct LibraryExampleTests {
         // --- README example ends ---
         #expect(product == [4, 5, 10, 11])
     }
+
+    @Test("the README shows exactly the example above")
+    func readmeMatches() {
+        let root = String(#filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
+            .joined(separator: "/"))
+        let test = readText(#filePath), readme = readText(root + "/README.md")
+        guard let begin = test.firstRange(of: "// --- README example begins ---\n"),
+              let end = test.firstRange(of: "        // --- README example ends ---") else {
+            Issue.record("example markers missing")
+            return
+        }
+        let lines = test[begin.upperBound..<end.lowerBound].split(separator: "\n").map { $0.dropFirst(8) }
+        for line in lines { #expect(readme.contains(line), "README lacks: \(line)") }
+        #expect(lines.count == 6)
+    }
 }

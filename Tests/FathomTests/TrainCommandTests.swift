@@ -23,7 +23,9 @@ struct TrainCommandTests {
     func gpuMissing() {
         let result = run("train", ["sgd", "--device", "gpu", "--epochs", "1"])
         let hasGPU = result.status == 0
-        if !hasGPU {
+        if hasGPU {
+            #expect(result.stdout.contains("on gpu"))
+        } else {
             #expect(result.status == 69)
             #expect(result.stderr.split(separator: "\n").count == 1)
             #expect(result.stderr.contains("no OpenCL GPU found"))
@@ -115,6 +117,67 @@ struct TrainCommandTests {
         let garbage = run("train", common + ["--resume", directory + "/garbage.ckpt"])
         #expect(garbage.status == 65)
         #expect(garbage.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("absurd sizes are refused with a usage error, not a crash", arguments: [
+        ["--batch-size", "9223372036854775807"], ["--epochs", "9223372036854775807"],
+        ["--model", "mlp:100000000000"], ["--model", "mlp:65536,65536,65536"],
+    ])
+    func absurdSizes(_ flags: [String]) {
+        let result = run("train", ["sgd", "--device", "cpu", "--epochs", "1"] + flags)
+        #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count >= 1)
+    }
+
+    @Test("a batch larger than the data trains on all of it at once")
+    func hugeBatch() {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        let result = run("train", ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--epochs", "2",
+                                   "--batch-size", "100000", "--model", "logreg", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(finalValue(result.stdout, "steps") == 2)
+    }
+
+    @Test("the cnn trains on flat 784-feature rows as 28x28 images")
+    func cnnOnFlatRows() {
+        let directory = temporaryDirectory()
+        var text = ""
+        for row in 0..<24 {
+            text += (0..<784).map { String(($0 * 7 + row * 13) % 256) }.joined(separator: ",") + ",\(row % 3)\n"
+        }
+        writeText(directory + "/digits.csv", text)
+        let result = run("train", ["sgd", "--device", "cpu", "--data", directory + "/digits.csv", "--model", "cnn",
+                                   "--epochs", "1", "--batch-size", "8", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"parameters\":26010") == false)  // 3 classes: 26010 − 7·33
+        #expect(result.stdout.contains("\"parameters\":25779"), "\(result.stdout)")
+    }
+
+    @Test("a resume with other scaling or other classes is refused")
+    func resumeOnOtherData() {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        let common = ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--model", "logreg"]
+        #expect(run("train", common + ["--epochs", "1", "--checkpoint", directory + "/c.ckpt"]).status == 0)
+        let rescaled = run("train", common + ["--epochs", "2", "--scale", "standardize", "--resume", directory + "/c.ckpt"])
+        #expect(rescaled.status == 65)
+        #expect(rescaled.stderr.contains("other scale"), "\(rescaled.stderr)")
+    }
+
+    @Test("divergence after a good epoch keeps that epoch's checkpoint")
+    func divergenceKeepsLastGoodEpoch() throws {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        // The step schedule multiplies the rate by 1e30 after the first epoch.
+        let result = run("train", ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--model", "mlp:8",
+                                   "--epochs", "3", "--batch-size", "8", "--schedule", "step:1:1e30",
+                                   "--checkpoint", directory + "/c.ckpt"])
+        #expect(result.status == 70, "\(result.stdout) \(result.stderr)")
+        #expect(result.stderr.contains("in epoch 2, step"), "\(result.stderr)")
+        let kept = try Checkpoint.read(from: directory + "/c.ckpt")
+        #expect(kept.epoch == 1)
+        #expect(kept.parameters.allSatisfy { $0.isFinite })
     }
 
     @Test("divergence exits 70 naming epoch and step, keeping the last good checkpoint")

@@ -118,4 +118,22 @@ struct GradientCheckTests {
         #expect(seen == [3, 0])
         expectClose(try device.download(model.gradients.whole), reference, atol: 1e-6, "observer-formed gradients")
     }
+
+    @Test("training's backward pass stops at the first parametric layer with the same weight gradients")
+    func trainingBackwardSkipsInputGradient() throws {
+        let device = Devices.cpu
+        let c = ModelCase.all[1]  // Flatten first, then three Linear layers
+        let model = try Model(layers: c.build(), input: c.input, device: device, maxBatch: c.batch, seed: 7)
+        let x = randomValues(c.batch * c.input.count, seed: 8)
+        let (_, full, _) = try evaluate(model, x: x, labels: [1], backward: true)
+        let sentinel = [Float](repeating: 42, count: c.batch * c.input.count)
+        try device.write(sentinel, to: model.inputGradientSlice(batch: c.batch))
+        try device.write(x, to: model.inputSlice(batch: c.batch))
+        _ = try model.forward(batch: c.batch)
+        try model.backward(batch: c.batch)
+        #expect(try device.download(model.gradients.whole) == full)
+        #expect(try device.download(model.inputGradientSlice(batch: c.batch)) == sentinel)
+        // …and the products a step performs leave out the first layer's input gradient.
+        #expect(model.trainingProducts(batch: 4).count == 3 * 3 - 1)
+    }
 }

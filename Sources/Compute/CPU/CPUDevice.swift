@@ -17,9 +17,14 @@ public final class CPUDevice: Device {
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer {
         precondition(count >= 0, "negative buffer size")
-        // 64-byte alignment keeps OpenBLAS and vector loops on whole cache lines.
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        return DeviceBuffer(count: count, storage: .host(pointer.bindMemory(to: Float.self, capacity: max(count, 1))))
+        guard count <= maxBufferElements else { throw ComputeError.bufferTooLarge(count: count) }
+        // posix_memalign reports failure where Swift's allocator would abort; 64-byte alignment
+        // keeps OpenBLAS and vector loops on whole cache lines.
+        var memory: UnsafeMutableRawPointer?
+        guard posix_memalign(&memory, 64, max(count, 1) * 4) == 0, let memory else {
+            throw ComputeError.outOfMemory(bytes: count * 4)
+        }
+        return DeviceBuffer(count: count, storage: .host(memory.bindMemory(to: Float.self, capacity: max(count, 1))))
     }
 
     public func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws {

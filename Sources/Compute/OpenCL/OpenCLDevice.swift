@@ -72,6 +72,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer {
         precondition(count >= 0, "negative buffer size")
+        guard count <= maxBufferElements else { throw ComputeError.bufferTooLarge(count: count) }
         if let memory = pool.take(count: count) {
             return DeviceBuffer(count: count, storage: .openCL(memory, pool))
         }

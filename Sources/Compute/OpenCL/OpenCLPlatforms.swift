@@ -8,6 +8,8 @@ public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
     public let isGPU: Bool
     public let driverVersion: String
     public let deviceVersion: String
+    /// The largest single buffer the driver allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE).
+    public let maxAllocationBytes: Int
     let id: cl_device_id
 
     public var description: String { "\(name) [\(isGPU ? "GPU" : "non-GPU"), \(platformName)]" }
@@ -37,12 +39,16 @@ public func openCLDevices() throws(ComputeError) -> [OpenCLDeviceInfo] {
             var type: cl_device_type = 0
             try check(clGetDeviceInfo(device, cl_device_info(CL_DEVICE_TYPE),
                                       MemoryLayout<cl_device_type>.size, &type, nil), "clGetDeviceInfo")
+            var maxAllocation: cl_ulong = 0
+            try check(clGetDeviceInfo(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                                      MemoryLayout<cl_ulong>.size, &maxAllocation, nil), "clGetDeviceInfo")
             result.append(OpenCLDeviceInfo(
                 platformName: platformName,
                 name: try deviceString(device, cl_device_info(CL_DEVICE_NAME)),
                 isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
                 driverVersion: try deviceString(device, cl_device_info(CL_DRIVER_VERSION)),
                 deviceVersion: try deviceString(device, cl_device_info(CL_DEVICE_VERSION)),
+                maxAllocationBytes: Int(clamping: maxAllocation),
                 id: device))
         }
     }

@@ -38,6 +38,8 @@ public final class Model {
     /// activationGradients[i] is the gradient of the loss with respect to activations[i].
     private let activationGradients: [DeviceBuffer]
     private let parameterRanges: [Range<Int>]
+    /// Index of the first layer with parameters: in training nothing below it needs a gradient.
+    private let firstParametric: Int
 
     /// Builds the model, allocates every buffer for batches up to `maxBatch`, and initialises
     /// the parameters from Philox stream (seed, step 0, `Streams.initialization`), so a given
@@ -55,7 +57,18 @@ public final class Model {
         var ranges: [Range<Int>] = []
         var initial: [Float] = []
         var rng = PhiloxStream(seed: seed, stream: PhiloxStream.Streams.initialization)
+        // Sizes first, with overflow checks, so an absurd spec is an error rather than a crash
+        // while allocating its initial values.
         var shape = input
+        var total = 0
+        for layer in layers {
+            for (_, tensorShape) in layer.parameterShapes(for: shape) {
+                total = try bufferSize(1, total + (try tensorShape.reduce(1) { try bufferSize($0, $1) }))
+            }
+            _ = try bufferSize(maxBatch, shape.count)
+            shape = layer.outputShape(for: shape)
+        }
+        shape = input
         for (index, layer) in layers.enumerated() {
             let start = initial.count
             var offset = start
@@ -74,6 +87,7 @@ public final class Model {
         self.shapes = shapes
         self.tensors = tensors
         self.parameterRanges = ranges
+        firstParametric = ranges.firstIndex { !$0.isEmpty } ?? layers.count
         parameters = try device.upload(initial)
         gradients = try device.makeBuffer(count: initial.count)
         try device.fill(gradients.whole, with: 0)
@@ -145,14 +159,16 @@ public final class Model {
     ///
     /// - Parameters:
     ///   - inputGradient: also form the gradient with respect to the input (attacks need it;
-    ///     training does not, which saves the first layer's largest product).
+    ///     training does not: then the pass stops at the first layer with parameters, which
+    ///     saves that layer's input-gradient product, the largest of an MLP step).
     ///   - observer: called by each parametric layer with its input and pre-activation output
     ///     gradient before it forms its weight gradients (per-sample gradient methods need them).
     public func backward(batch: Int, inputGradient: Bool = false, observer: BackwardObserver? = nil) throws {
         precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
-        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+        let lowest = inputGradient ? 0 : min(firstParametric, layers.count - 1)
+        for index in stride(from: layers.count - 1, through: lowest, by: -1) {
             let inShape = index == 0 ? inputShape : shapes[index - 1]
-            let needsInputGradient = index > 0 || inputGradient
+            let needsInputGradient = index > lowest || inputGradient
             try layers[index].backward(
                 x: activations[index].slice(0, batch * inShape.count),
                 y: activations[index + 1].slice(0, batch * shapes[index].count),
@@ -172,13 +188,13 @@ public final class Model {
             if let linear = layer as? Linear {
                 products.append(GemmShape(m: batch, n: linear.outputs, k: shape.count, transposeB: true))
                 products.append(GemmShape(m: linear.outputs, n: shape.count, k: batch, transposeA: true))
-                if index > 0 { products.append(GemmShape(m: batch, n: shape.count, k: linear.outputs)) }
+                if index > firstParametric { products.append(GemmShape(m: batch, n: shape.count, k: linear.outputs)) }
             } else if let conv = layer as? Conv2d {
                 let rows = batch * out.height * out.width
                 let patch = conv.kernel * conv.kernel * shape.channels
                 products.append(GemmShape(m: rows, n: conv.outChannels, k: patch, transposeB: true))
                 products.append(GemmShape(m: conv.outChannels, n: patch, k: rows, transposeA: true))
-                if index > 0 { products.append(GemmShape(m: rows, n: patch, k: conv.outChannels)) }
+                if index > firstParametric { products.append(GemmShape(m: rows, n: patch, k: conv.outChannels)) }
             }
             shape = out
         }

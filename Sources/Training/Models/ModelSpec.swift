@@ -23,8 +23,8 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         } else if trimmed.hasPrefix("mlp:") {
             var widths: [Int] = []
             for part in trimmed.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false) {
-                guard let width = Int(part.trimmingSpaces()), width > 0 else {
-                    throw ModelSpecError(message: "model '\(text)': hidden width '\(part)' is not a positive integer")
+                guard let width = Int(part.trimmingSpaces()), width > 0, width <= 1 << 20 else {
+                    throw ModelSpecError(message: "model '\(text)': hidden width '\(part)' is not an integer in 1...\(1 << 20)")
                 }
                 widths.append(width)
             }
@@ -42,6 +42,13 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The sample shape the model reads: the cnn takes flat 784-feature rows (MNIST as CSV or
+    /// LIBSVM) as the 28×28 single-channel images they are; other data keeps its shape.
+    public func inputShape(for data: FeatureShape) -> FeatureShape {
+        if self == .cnn && data.isFlat && data.count == 28 * 28 { return FeatureShape(height: 28, width: 28, channels: 1) }
+        return data
+    }
+
     /// The layers for `input` samples and `classes` outputs, or an error when the spec does not
     /// fit the data (the cnn needs 28×28×1 images).
     public func layers(input: FeatureShape, classes: Int) throws(ModelSpecError) -> [any Layer] {
@@ -52,7 +59,7 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
             return [Flatten()] + hidden.map { Linear(outputs: $0, activation: .relu) } + [Linear(outputs: classes)]
         case .cnn:
             guard input.height == 28 && input.width == 28 && input.channels == 1 else {
-                throw ModelSpecError(message: "model 'cnn' needs 28x28 single-channel images, the data has \(input)")
+                throw ModelSpecError(message: "model 'cnn' needs 28x28 single-channel images (784 features), the data has \(input)")
             }
             return [
                 Conv2d(outChannels: 16, kernel: 8, stride: 2, padding: 3, activation: .relu),

@@ -14,6 +14,10 @@ public final class DeviceDataset {
     /// Uploads `data`. Multi-channel images arrive channel-major (CHW) from the loaders and are
     /// reordered to NHWC here, the layout the convolution kernels use.
     public init(_ data: Dataset, device: any Device) throws {
+        // Gather indices and labels travel as floats, exact only below 2^24.
+        guard data.count < 1 << 24 else {
+            throw TrainingError.unsupported("data sets of \(data.count) rows; at most \((1 << 24) - 1) are supported")
+        }
         self.device = device
         count = data.count
         classCount = data.classes.count

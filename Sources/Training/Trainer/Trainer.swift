@@ -42,7 +42,7 @@ public final class Trainer {
 
     public init(model: Model, config: TrainingConfig, train: DeviceDataset) throws {
         precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
-        precondition(config.batchSize <= model.maxBatch, "batch size exceeds the model's maximum batch")
+        precondition(min(config.batchSize, train.count) <= model.maxBatch, "batch size exceeds the model's maximum batch")
         self.model = model
         self.config = config
         self.train = train

@@ -4,6 +4,8 @@ public enum TrainingError: Error, Sendable, CustomStringConvertible, Equatable {
     case diverged(epoch: Int, step: Int, globalStep: Int)
     /// A checkpoint that does not belong to this run.
     case checkpointMismatch(String)
+    /// Input the engine cannot handle (the message says what and the limit).
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum TrainingError: Error, Sendable, CustomStringConvertible, Equatable {
                 + "(global step \(globalStep)); lower --lr or check the data scaling"
         case .checkpointMismatch(let message):
             return message
+        case .unsupported(let message):
+            return "unsupported: \(message)"
         }
     }
 }
