@@ -27,6 +27,11 @@
 #define WPT_N 4 // columns of C per work-item
 #endif
 
+// OpenCL guarantees 32 KiB of local memory per work-group; stay within it on every device.
+#if TILE_K * (TILE_M + TILE_N + 2) * 4 > 32768
+#error "matmul tiles need more than 32 KiB of local memory: lower TILE_K, TILE_M or TILE_N"
+#endif
+
 #define THREADS_M (TILE_M / WPT_M)
 #define THREADS_N (TILE_N / WPT_N)
 #define THREADS (THREADS_M * THREADS_N)

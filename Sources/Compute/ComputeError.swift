@@ -17,6 +17,7 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The host could not allocate a buffer.
     case outOfMemory(bytes: Int)
 
+    /// One line for the user (a build failure adds the build log below it).
     public var description: String {
         switch self {
         case .openCL(let call, let code):

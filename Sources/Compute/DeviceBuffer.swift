@@ -57,10 +57,14 @@ public final class DeviceBuffer: @unchecked Sendable {
 /// A contiguous range of a `DeviceBuffer`: the unit every device operation works on. Per-tensor
 /// views of the one flat parameter buffer are slices of it.
 public struct BufferSlice: @unchecked Sendable {
+    /// The buffer the range belongs to; the slice keeps it alive.
     public let buffer: DeviceBuffer
+    /// Index of the first float, from the start of the buffer.
     public let offset: Int
+    /// Number of floats.
     public let count: Int
 
+    /// Floats `offset ..< offset + count` of `buffer`, which must lie inside it.
     public init(buffer: DeviceBuffer, offset: Int, count: Int) {
         precondition(offset >= 0 && count >= 0 && offset + count <= buffer.count,
                      "slice \(offset)..<\(offset + count) outside a buffer of \(buffer.count)")

@@ -3,8 +3,11 @@
 /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored: A is m×k (or k×m when
 /// `transposeA`), B is k×n (or n×k when `transposeB`).
 public struct GemmShape: Sendable, Hashable, CustomStringConvertible {
+    /// Rows of C and op(A), columns of C and op(B), and the shared inner dimension.
     public var m: Int, n: Int, k: Int
+    /// Whether A is stored k×m (and B n×k), so that op(A) = Aᵀ (op(B) = Bᵀ).
     public var transposeA: Bool, transposeB: Bool
+    /// Row strides of A, B and C as stored, in elements (at least the stored row length).
     public var lda: Int, ldb: Int, ldc: Int
 
     /// Densely packed operands: the leading dimensions follow from the shape.
@@ -17,14 +20,17 @@ public struct GemmShape: Sendable, Hashable, CustomStringConvertible {
         ldc = max(n, 1)
     }
 
-    /// Elements of A, B and C the product reads or writes.
+    /// Elements of A the product reads: the span from A's first to its last used element.
     public var aCount: Int { m == 0 || k == 0 ? 0 : (transposeA ? (k - 1) * lda + m : (m - 1) * lda + k) }
+    /// Elements of B the product reads.
     public var bCount: Int { k == 0 || n == 0 ? 0 : (transposeB ? (n - 1) * ldb + k : (k - 1) * ldb + n) }
+    /// Elements of C the product writes (and reads when beta ≠ 0).
     public var cCount: Int { m == 0 || n == 0 ? 0 : (m - 1) * ldc + n }
 
     /// Floating-point operations of the product (2·m·n·k).
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 
+    /// "M×N×K" with the transposes, e.g. "256x512x784 Bᵀ".
     public var description: String {
         "\(m)x\(n)x\(k)" + (transposeA ? " Aᵀ" : "") + (transposeB ? " Bᵀ" : "")
     }
@@ -41,9 +47,12 @@ public struct GemmShape: Sendable, Hashable, CustomStringConvertible {
 /// input (batch, height, width, channels) → patches (batch·outHeight·outWidth,
 /// kernelHeight·kernelWidth·channels).
 public struct ConvGeometry: Sendable, Hashable {
+    /// The NHWC input: samples, rows, columns, channels.
     public var batch: Int, height: Int, width: Int, channels: Int
+    /// Kernel size, the step between output positions, and zero padding on every side.
     public var kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int
 
+    /// Input shape and kernel; the kernel must fit the padded input.
     public init(batch: Int, height: Int, width: Int, channels: Int,
                 kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
         precondition(batch >= 0 && height > 0 && width > 0 && channels > 0, "bad conv input shape")
@@ -56,20 +65,26 @@ public struct ConvGeometry: Sendable, Hashable {
         self.stride = stride; self.padding = padding
     }
 
+    /// Output rows: ⌊(height + 2·padding − kernelHeight) / stride⌋ + 1.
     public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    /// Output columns: ⌊(width + 2·padding − kernelWidth) / stride⌋ + 1.
     public var outWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
     /// Columns of the patch matrix: kernelHeight·kernelWidth·channels.
     public var patchSize: Int { kernelHeight * kernelWidth * channels }
     /// Rows of the patch matrix: batch·outHeight·outWidth.
     public var patchRows: Int { batch * outHeight * outWidth }
+    /// Floats of the NHWC input.
     public var inputCount: Int { batch * height * width * channels }
 }
 
 /// Geometry of 2-D pooling without padding over NHWC tensors.
 public struct PoolGeometry: Sendable, Hashable {
+    /// The NHWC input: samples, rows, columns, channels.
     public var batch: Int, height: Int, width: Int, channels: Int
+    /// Square window size and the step between windows.
     public var kernel: Int, stride: Int
 
+    /// Input shape and window; the window must fit the input.
     public init(batch: Int, height: Int, width: Int, channels: Int, kernel: Int, stride: Int) {
         precondition(batch >= 0 && height > 0 && width > 0 && channels > 0, "bad pool input shape")
         precondition(kernel > 0 && stride > 0 && kernel <= height && kernel <= width,
@@ -78,8 +93,12 @@ public struct PoolGeometry: Sendable, Hashable {
         self.kernel = kernel; self.stride = stride
     }
 
+    /// Output rows: ⌊(height − kernel) / stride⌋ + 1.
     public var outHeight: Int { (height - kernel) / stride + 1 }
+    /// Output columns: ⌊(width − kernel) / stride⌋ + 1.
     public var outWidth: Int { (width - kernel) / stride + 1 }
+    /// Floats of the NHWC input.
     public var inputCount: Int { batch * height * width * channels }
+    /// Floats of the NHWC output.
     public var outputCount: Int { batch * outHeight * outWidth * channels }
 }

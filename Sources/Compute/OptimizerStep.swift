@@ -1,13 +1,19 @@
 /// Scalars of one SGD step (PyTorch's `torch.optim.SGD` semantics).
 public struct SGDStep: Sendable, Hashable {
+    /// The step size of this step (after the schedule).
     public var learningRate: Float
+    /// μ; 0 is plain SGD and leaves the momentum buffer unused.
     public var momentum: Float = 0
+    /// Fraction of the gradient left out of the momentum buffer.
     public var dampening: Float = 0
+    /// L2 penalty added to the gradient as `weightDecay·p`.
     public var weightDecay: Float = 0
+    /// Step along `g + μ·buf` instead of `buf`.
     public var nesterov = false
     /// The first step initialises the momentum buffer with the gradient.
     public var isFirstStep = false
 
+    /// Validates the scalars (non-negative rate, Nesterov only with momentum and no dampening).
     public init(learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 weightDecay: Float = 0, nesterov: Bool = false, isFirstStep: Bool = false) {
         precondition(learningRate >= 0, "learning rate must be non-negative")
@@ -21,14 +27,20 @@ public struct SGDStep: Sendable, Hashable {
 
 /// Scalars of one Adam, AdamW or AMSGrad step at step number `t` (1-based).
 public struct AdamStep: Sendable, Hashable {
+    /// The step size of this step (after the schedule).
     public var learningRate: Float
+    /// Decay rates of the first and second moment estimates, and the denominator's ε.
     public var beta1: Float, beta2: Float, epsilon: Float
+    /// L2 penalty (Adam) or decoupled decay rate (AdamW).
     public var weightDecay: Float
     /// AdamW: decay the weights directly instead of adding `weightDecay·p` to the gradient.
     public var decoupledWeightDecay: Bool
+    /// Divide by the running maximum of the second moment (AMSGrad).
     public var amsgrad: Bool
+    /// t, the 1-based number of this update, for the bias corrections.
     public var step: Int
 
+    /// Validates the scalars (non-negative rate, betas in [0, 1), t ≥ 1).
     public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, decoupledWeightDecay: Bool = false, amsgrad: Bool = false,
                 step: Int) {
@@ -48,9 +60,13 @@ public struct AdamStep: Sendable, Hashable {
 
 /// Scalars of one RMSprop step (not centred).
 public struct RMSPropStep: Sendable, Hashable {
+    /// The step size of this step (after the schedule).
     public var learningRate: Float
+    /// Smoothing of the squared-gradient average, the denominator's ε, the L2 penalty, and the
+    /// momentum coefficient (0: none).
     public var alpha: Float, epsilon: Float, weightDecay: Float, momentum: Float
 
+    /// Validates the scalars (non-negative rate, alpha in [0, 1)).
     public init(learningRate: Float, alpha: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, momentum: Float = 0) {
         precondition(learningRate >= 0, "learning rate must be non-negative")

@@ -13,21 +13,32 @@
 public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
     /// Well-known stream numbers, so that unrelated consumers never share numbers.
     public enum Streams {
+        /// Initial parameter values.
         public static let initialization: UInt32 = 1
+        /// The per-epoch order of training samples (step = epoch).
         public static let shuffle: UInt32 = 2
+        /// The train/test split.
         public static let split: UInt32 = 3
+        /// Partitions across workers or clients.
         public static let partition: UInt32 = 4
+        /// Dropout masks.
         public static let dropout: UInt32 = 5
+        /// Differential-privacy noise.
         public static let noise: UInt32 = 6
+        /// Zeroth-order perturbation directions.
         public static let perturbation: UInt32 = 7
     }
 
+    /// The Philox key: the run's seed.
     public let seed: UInt64
+    /// Counter word 2: the training step (or epoch) the numbers belong to.
     public let step: UInt32
+    /// Counter word 3: which consumer the numbers are for (`Streams`).
     public let stream: UInt32
     /// Position in 32-bit words from the start of the stream.
     public private(set) var position: UInt64
 
+    /// The stream `(seed, step, stream)`, starting `position` 32-bit words in.
     public init(seed: UInt64, step: UInt32 = 0, stream: UInt32 = 0, position: UInt64 = 0) {
         self.seed = seed
         self.step = step
@@ -60,6 +71,7 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         return word
     }
 
+    /// Next 64 random bits (two words, low first), for `RandomNumberGenerator`.
     public mutating func next() -> UInt64 {
         UInt64(nextUInt32()) | (UInt64(nextUInt32()) << 32)
     }

@@ -132,5 +132,8 @@ struct MatmulTests {
         #expect(throws: ComputeError.self) {
             try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul": ["WPT_N": "0"]], cacheDirectory: nil)
         }
+        #expect(throws: ComputeError.invalidTuning("reduce REDUCE_GROUP=96 must be a power of two")) {
+            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["reduce": ["REDUCE_GROUP": "96"]], cacheDirectory: nil)
+        }
     }
 }

@@ -8,9 +8,12 @@ import Glibc
 /// Every operation runs synchronously on the calling thread; it is also the reference that the
 /// OpenCL kernels are tested against.
 public final class CPUDevice: Device {
+    /// Always `.cpu`.
     public let kind = DeviceKind.cpu
+    /// "OpenBLAS (N threads)".
     public let name: String
 
+    /// The CPU device; OpenBLAS uses its own thread count (`OPENBLAS_NUM_THREADS`).
     public init() {
         name = "OpenBLAS (\(openblas_get_num_threads()) threads)"
     }

@@ -48,15 +48,3 @@ public struct CLBlast: @unchecked Sendable {
         return try eventSeconds(event)
     }
 }
-
-/// Device time of a finished-or-pending event, waiting for it.
-func eventSeconds(_ event: cl_event) throws(ComputeError) -> Double {
-    var list: cl_event? = event
-    try check(clWaitForEvents(1, &list), "clWaitForEvents")
-    var start: cl_ulong = 0, end: cl_ulong = 0
-    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
-              "clGetEventProfilingInfo")
-    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
-              "clGetEventProfilingInfo")
-    return Double(end &- start) * 1e-9
-}

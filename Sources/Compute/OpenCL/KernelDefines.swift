@@ -35,3 +35,40 @@ public let matmulTuningCandidates: [KernelDefines] = [
 ].map { m, n, k, wm, wn in
     ["matmul": ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]]
 }
+
+extension OpenCLDevice {
+    /// The integer value of tuning knob `name` of `family`: the override, else `fallback`, which
+    /// must equal the knob's `#ifndef` default in `Kernels/<family>.cl`. The host needs the
+    /// knobs that shape a launch (tile and work-group sizes).
+    func tuning(_ family: String, _ name: String, default fallback: Int) -> Int {
+        Self.tuning(kernelDefines, family, name, default: fallback)
+    }
+
+    static func tuning(_ defines: KernelDefines, _ family: String, _ name: String, default fallback: Int) -> Int {
+        defines[family]?[name].flatMap { Int($0) } ?? fallback
+    }
+
+    /// Refuses overrides that no launch geometry fits, before any kernel is built: tiles that do
+    /// not split into whole work-items would leave parts of C unwritten, and the tree reductions
+    /// need power-of-two groups.
+    static func checkTuning(_ defines: KernelDefines) throws(ComputeError) {
+        let shaping = [("matmul", "TILE_M"), ("matmul", "TILE_N"), ("matmul", "TILE_K"), ("matmul", "WPT_M"),
+                       ("matmul", "WPT_N"), ("reduce", "REDUCE_GROUP"), ("loss", "STATS_GROUP")]
+        for (family, name) in shaping {
+            if let text = defines[family]?[name], (Int(text) ?? 0) <= 0 {
+                throw ComputeError.invalidTuning("\(family) \(name)=\(text) must be a positive integer")
+            }
+        }
+        let value = { (family: String, name: String, fallback: Int) in tuning(defines, family, name, default: fallback) }
+        guard value("matmul", "TILE_M", 64) % value("matmul", "WPT_M", 4) == 0,
+              value("matmul", "TILE_N", 64) % value("matmul", "WPT_N", 4) == 0 else {
+            throw ComputeError.invalidTuning("matmul TILE_M and TILE_N must be multiples of WPT_M and WPT_N")
+        }
+        for (family, name) in [("reduce", "REDUCE_GROUP"), ("loss", "STATS_GROUP")] {
+            let group = value(family, name, 256)
+            guard group & (group - 1) == 0 else {
+                throw ComputeError.invalidTuning("\(family) \(name)=\(group) must be a power of two")
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ extension OpenCLDevice {
     public func accumulateStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int,
                                      stats: BufferSlice, step: Int) throws {
         checkStatistics(loss: loss, correct: correct, rows: rows, stats: stats)
-        let group = kernelDefines["loss"]?["STATS_GROUP"].flatMap { Int($0) } ?? 256
+        let group = tuning("loss", "STATS_GROUP", default: 256)
         try launch("loss", "accumulate_stats", global: [group], local: [group], [
             .int(rows), .slice(loss), .slice(correct), .slice(stats), .float(Float(step)),
         ])

@@ -1,25 +1,9 @@
 extension OpenCLDevice {
     /// The tile shape `Kernels/matmul.cl` is built with: its `#ifndef` defaults unless
     /// overridden through `kernelDefines["matmul"]`. The host needs it for the launch geometry.
-    var matmulTiles: (m: Int, n: Int, threadsM: Int, threadsN: Int) { Self.matmulTiles(kernelDefines["matmul"] ?? [:]) }
-
-    static func matmulTiles(_ defines: [String: String]) -> (m: Int, n: Int, threadsM: Int, threadsN: Int) {
-        func value(_ name: String, _ fallback: Int) -> Int { defines[name].flatMap { Int($0) } ?? fallback }
-        let tileM = value("TILE_M", 64), tileN = value("TILE_N", 64)
-        return (tileM, tileN, tileM / max(value("WPT_M", 4), 1), tileN / max(value("WPT_N", 4), 1))
-    }
-
-    /// Tiles must split evenly into work-items, or the kernel would leave parts of C unwritten.
-    static func checkMatmulTiles(_ defines: [String: String]) throws(ComputeError) {
-        for name in ["TILE_M", "TILE_N", "TILE_K", "WPT_M", "WPT_N"] {
-            if let text = defines[name], (Int(text) ?? 0) <= 0 {
-                throw ComputeError.invalidTuning("matmul \(name)=\(text) must be a positive integer")
-            }
-        }
-        let get = { (name: String, fallback: Int) in defines[name].flatMap { Int($0) } ?? fallback }
-        guard get("TILE_M", 64) % get("WPT_M", 4) == 0, get("TILE_N", 64) % get("WPT_N", 4) == 0 else {
-            throw ComputeError.invalidTuning("matmul TILE_M and TILE_N must be multiples of WPT_M and WPT_N")
-        }
+    var matmulTiles: (m: Int, n: Int, threadsM: Int, threadsN: Int) {
+        let tileM = tuning("matmul", "TILE_M", default: 64), tileN = tuning("matmul", "TILE_N", default: 64)
+        return (tileM, tileN, tileM / tuning("matmul", "WPT_M", default: 4), tileN / tuning("matmul", "WPT_N", default: 4))
     }
 
     public func gemm(_ shape: GemmShape, alpha: Float, a: BufferSlice, b: BufferSlice, beta: Float,

@@ -12,8 +12,11 @@ import Glibc
 /// reads a result. Set `FATHOM_SYNC_EACH_KERNEL=1` to finish and check after every launch, which
 /// makes an asynchronous failure point at the kernel that caused it.
 public final class OpenCLDevice: Device, @unchecked Sendable {
+    /// `.gpu` for a GPU, `.opencl` for any other OpenCL device (PoCL's CPU device).
     public let kind: DeviceKind
+    /// Device name, OpenCL version and driver version.
     public let name: String
+    /// The device as enumerated, for opening another context on it (e.g. with other tuning).
     public let info: OpenCLDeviceInfo
     /// Tuning knobs prepended as `-D NAME=VALUE` per kernel family (e.g. `["matmul": ["TILE_M": "32"]]`).
     public let kernelDefines: KernelDefines
@@ -22,9 +25,10 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     let queue: cl_command_queue
     let pool: OpenCLBufferPool
     private let programs: OpenCLProgramCache
-    private let lock = Lock()
+    let lock = Lock()
     private var kernels: [String: cl_kernel] = [:]
-    private var profiledEvents: [cl_event]?
+    /// Events of the launches inside `deviceTime`, nil outside it (then launches ask for none).
+    var profiledEvents: [cl_event]?
     private let syncEachKernel: Bool
 
     /// Opens `info`'s device.
@@ -34,7 +38,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     ///     Defaults to `OpenCLProgramCache.defaultDirectory()` (`FATHOM_KERNEL_CACHE`).
     public init(_ info: OpenCLDeviceInfo, kernelDefines: KernelDefines = [:],
                 cacheDirectory: String? = OpenCLProgramCache.defaultDirectory()) throws(ComputeError) {
-        try Self.checkMatmulTiles(kernelDefines["matmul"] ?? [:])
+        try Self.checkTuning(kernelDefines)
         self.info = info
         self.kind = info.isGPU ? .gpu : .opencl
         self.name = "\(info.name) (\(info.deviceVersion), driver \(info.driverVersion))"
@@ -190,26 +194,6 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
             if let event { profiledEvents?.append(event) }
             if syncEachKernel { try check(clFinish(queue), "clFinish after \(function)") }
         }
-    }
-
-    // MARK: - Profiling
-
-    /// Runs `body` and returns the device time, in seconds, of the kernels it launched (from
-    /// `CL_PROFILING_COMMAND_START/END`), so host overhead and queueing delays are left out.
-    public func deviceTime(_ body: () throws -> Void) throws -> Double {
-        lock.withLock { profiledEvents = [] }
-        var caught: (any Error)?
-        do { try body() } catch { caught = error }
-        let events = lock.withLock { () -> [cl_event] in
-            let events = profiledEvents ?? []
-            profiledEvents = nil
-            return events
-        }
-        defer { for event in events { clReleaseEvent(event) } }
-        if let caught { throw caught }
-        var seconds = 0.0
-        for event in events { seconds += try eventSeconds(event) }
-        return seconds
     }
 }
 

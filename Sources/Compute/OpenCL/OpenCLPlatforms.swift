@@ -3,15 +3,21 @@ import COpenCL
 /// One OpenCL device as enumerated through the ICD loader.
 /// Device ids are process-wide handles that never change, so sharing them across threads is safe.
 public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
+    /// CL_PLATFORM_NAME, e.g. "Portable Computing Language" or "NVIDIA CUDA".
     public let platformName: String
+    /// CL_DEVICE_NAME.
     public let name: String
+    /// Whether CL_DEVICE_TYPE includes GPU: what `--device gpu` asks for.
     public let isGPU: Bool
+    /// CL_DRIVER_VERSION, part of the program-cache key.
     public let driverVersion: String
+    /// CL_DEVICE_VERSION, e.g. "OpenCL 3.0 CUDA".
     public let deviceVersion: String
     /// The largest single buffer the driver allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE).
     public let maxAllocationBytes: Int
     let id: cl_device_id
 
+    /// "name [GPU|non-GPU, platform]", as listed when `--device gpu` finds no GPU.
     public var description: String { "\(name) [\(isGPU ? "GPU" : "non-GPU"), \(platformName)]" }
 }
 
