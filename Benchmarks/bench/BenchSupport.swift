@@ -120,7 +120,8 @@ func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in rng.nextUniform() * 2 - 1 }
 }
 
-/// Largest |a − b| relative to `scale`, and whether it is within `tolerance`.
+/// Whether `a` and `b` have the same length and every |a − b| is within `tolerance` relative to
+/// max(1, |b|); a NaN never agrees.
 func agrees(_ a: [Float], _ b: [Float], tolerance: Float) -> Bool {
     guard a.count == b.count else { return false }
     for (x, y) in zip(a, b) where !(abs(x - y) <= tolerance * max(1, abs(y))) { return false }

@@ -60,7 +60,8 @@ struct StepBench: ParsableCommand {
             optimizer: OptimizerConfig(kind: optimizer, learningRate: 0.01, weightDecay: 5e-4)), train: train)
         let indices = try device.upload((0..<batch).map(Float.init))
 
-        // The same products on buffers of the same sizes.
+        // The step's products alone, on random operands of the same sizes: their time depends
+        // only on the shapes.
         let products = model.trainingProducts(batch: batch)
         let operands = try products.map { s in
             (try device.upload(randomFloats(max(s.aCount, 1), seed: 4)), try device.upload(randomFloats(max(s.bCount, 1), seed: 5)),

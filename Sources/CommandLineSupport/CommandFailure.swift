@@ -21,17 +21,26 @@ public enum ExitStatus {
 
 /// A failure that ends a command with one line on stderr and a specific exit status.
 public struct CommandFailure: Error, CustomStringConvertible {
+    /// What went wrong, printed after `<command>: `.
     public let message: String
+    /// The process exit status, usually one of `ExitStatus`.
     public let status: Int32
 
+    /// A failure with `message` that exits with `status`.
     public init(_ message: String, status: Int32) {
         self.message = message
         self.status = status
     }
 
+    /// Same as `message`.
     public var description: String { message }
 
     /// The exit status and message for any error the library throws.
+    ///
+    /// Bad data, unsupported input and corrupt or mismatched checkpoints exit 65; a missing
+    /// device 69; divergence and other compute failures 70; artifact I/O failures 73; a bad
+    /// model spec, kernel tuning or buffer size 64 (usage); anything else 1.
+    /// - Parameter error: any error; a `CommandFailure` is returned unchanged.
     public static func from(_ error: any Error) -> CommandFailure {
         switch error {
         case let failure as CommandFailure:
@@ -62,6 +71,9 @@ public struct CommandFailure: Error, CustomStringConvertible {
 
 /// Runs `body`; on failure prints `<command>: <message>` on stderr and exits with the failure's
 /// status, so every error is one clear line and never a crash dump.
+/// - Parameters:
+///   - command: the name that prefixes the error line, e.g. `bench matmul`.
+///   - body: the command's work; it returns normally on success.
 public func runReportingFailures(command: String, _ body: () throws -> Void) {
     do {
         try body()

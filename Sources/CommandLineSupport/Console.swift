@@ -10,10 +10,15 @@ public enum Console {
     /// Whether standard output is a terminal (progress bars only then).
     public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 
+    /// Writes `text` and a newline to standard output.
     public static func line(_ text: String) { emit(text + "\n", to: 1) }
+    /// Writes `text` and a newline to standard error.
     public static func error(_ text: String) { emit(text + "\n", to: 2) }
 
     /// Redraws a one-line progress bar in place: `label [=====>      ] done/total`.
+    ///
+    /// It writes no newline (each call starts with a carriage return), so call it only when
+    /// `stdoutIsTerminal`, and call `clearProgress()` before printing the next line.
     public static func progress(_ label: String, done: Int, total: Int) {
         let width = 30
         let filled = total > 0 ? width * done / total : width

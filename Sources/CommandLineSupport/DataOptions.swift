@@ -7,35 +7,47 @@ extension HeaderMode: ExpressibleByArgument {}
 
 /// Where the data comes from and how it is split and scaled, shared by the training commands.
 public struct DataOptions: ParsableArguments {
+    /// The training data file; nil for the embedded MNIST-5k.
     @Option(help: "Training data: CSV, LIBSVM/svmlight or MNIST IDX images, optionally gzip-compressed. Default: the embedded MNIST-5k.")
     public var data: String?
 
+    /// The data format; nil to infer it from the file name, else from the content.
     @Option(help: "Data format when the file name does not say: csv, libsvm or idx.")
     public var format: DataFormat?
 
+    /// The IDX labels file of `--data`; nil to derive it from the images file name.
     @Option(help: "IDX labels file (default: derived from the images file name).")
     public var labels: String?
 
+    /// The CSV label column as typed; `validate()` checks it parses as a `LabelColumn`.
     @Option(help: "CSV label column: first, last or a 0-based index.")
     public var labelColumn: String = "last"
 
+    /// Whether the first CSV line is a header.
     @Option(help: "CSV header line: auto, present or absent.")
     public var header: HeaderMode = .auto
 
+    /// The LIBSVM feature count, or the count CSV and IDX data must have; nil to take the data's.
     @Option(help: "LIBSVM: number of features (indices past it are errors).")
     public var features: Int?
 
+    /// A separate test file; nil to hold out `testFraction` of `--data`.
     @Option(help: "Separate test file (same format); otherwise --test-fraction of the data is held out.")
     public var test: String?
 
+    /// Fraction (not percent) of the rows held out for testing, in [0, 1).
     @Option(help: "Fraction of the data held out for testing when --test is not given.")
     public var testFraction: Double = 0.2
 
+    /// Feature scaling, fitted on the training split and applied to both splits.
     @Option(help: "Feature scaling fitted on the training split: none, unit (min-max to [0, 1]) or standardize.")
     public var scale: FeatureScaling = .unit
 
+    /// Options with their defaults, as the argument parser requires.
     public init() {}
 
+    /// Checks the values the parser cannot: label column, test fraction and feature count.
+    /// - Throws: `ValidationError` naming the bad option.
     public func validate() throws {
         guard LabelColumn(argument: labelColumn) != nil else {
             throw ValidationError("--label-column must be first, last or a non-negative index, not '\(labelColumn)'")
@@ -47,6 +59,11 @@ public struct DataOptions: ParsableArguments {
     }
 
     /// Loads, splits (seeded) and scales the data.
+    /// - Parameter seed: the seed of the train/test split (unused with `--test`).
+    /// - Returns: the scaled training and test sets, and the data's name for reports (the path,
+    ///   or the embedded data set's name).
+    /// - Throws: `DataError` when a file cannot be read or parsed, or when the test file's
+    ///   classes or feature count do not match the training data.
     public func load(seed: UInt64) throws -> (train: Dataset, test: Dataset, source: String) {
         let options = LoadOptions(format: format, labelColumn: LabelColumn(argument: labelColumn) ?? .last,
                                   header: header, featureCount: features, labelsPath: labels)

@@ -5,12 +5,16 @@ extension DeviceKind: ExpressibleByArgument {}
 
 /// `--device gpu|cpu|opencl|auto`, shared by every command.
 public struct DeviceOptions: ParsableArguments {
+    /// The backend to open; `auto` takes a GPU when there is one, else the CPU.
     @Option(help: "Backend: gpu (an OpenCL GPU, else exit 69), opencl (any OpenCL device, e.g. PoCL), cpu (OpenBLAS), or auto.")
     public var device: DeviceKind = .auto
 
+    /// Options with their defaults, as the argument parser requires.
     public init() {}
 
     /// Opens the device; with `auto`, says on stderr which one it chose.
+    /// - Throws: `ComputeError.noGPU` or `.noOpenCLDevice` when the requested kind is missing,
+    ///   or another `ComputeError` when it cannot be initialised.
     public func open() throws -> any Device {
         let opened = try makeDevice(device)
         if device == .auto { Console.error("device: auto chose \(opened.kind.rawValue): \(opened.name)") }

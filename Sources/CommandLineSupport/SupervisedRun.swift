@@ -7,12 +7,16 @@ import Training
 /// with a progress bar on a terminal, or JSON lines), metrics file, checkpoint after every epoch,
 /// SVG plot, and the final summary.
 public struct SupervisedRun {
+    /// Model, optimisation, checkpoint and output options.
     public let options: TrainingOptions
+    /// Where the data comes from and how it is split and scaled.
     public let data: DataOptions
+    /// The opened device every buffer and pass of the run uses.
     public let device: any Device
     /// The command name in JSON output (`sgd`, later `dp-sgd`, …).
     public let algorithm: String
 
+    /// A run of the parsed options on `device`, reported under `algorithm`.
     public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String) {
         self.options = options
         self.data = data
@@ -20,6 +24,13 @@ public struct SupervisedRun {
         self.algorithm = algorithm
     }
 
+    /// Loads the data, builds the model, resumes if asked, trains to `options.epochs` and reports.
+    ///
+    /// With `--checkpoint`, the file is rewritten after every finite epoch, so after a divergence
+    /// it still holds the last good one.
+    /// - Throws: `DataError`, `ModelSpecError`, `ComputeError`, `ArtifactError`, or `TrainingError`
+    ///   for divergence and for a checkpoint that does not match this run's model, optimizer, seed,
+    ///   classes, scaling or feature count.
     public func run() throws {
         let clock = ContinuousClock()
         let started = clock.now
@@ -161,13 +172,16 @@ public struct SupervisedRun {
     }
 }
 
-/// Seconds in a duration.
+/// `duration` as a `Double` number of seconds, for reports and JSON.
 public func seconds(_ duration: Duration) -> Double {
     let (whole, attoseconds) = duration.components
     return Double(whole) + Double(attoseconds) * 1e-18
 }
 
 /// `value` with `digits` decimals (no Foundation formatter needed).
+///
+/// Non-finite values and values too large for fixed-point text come back as Swift's own
+/// spelling (`nan`, `inf`, `1e+20`).
 public func format(_ value: Double, _ digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }

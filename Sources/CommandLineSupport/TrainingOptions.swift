@@ -5,53 +5,72 @@ extension OptimizerKind: ExpressibleByArgument {}
 
 /// Model, optimisation and output options shared by the `train` subcommands.
 public struct TrainingOptions: ParsableArguments {
+    /// The model spec as typed; `validate()` checks it parses as a `ModelSpec`.
     @Option(help: "Model: logreg, mlp:W1,W2,... (ReLU hidden layers) or cnn (the TF Privacy / Opacus MNIST convnet).")
     public var model: String = "mlp:512,256"
 
+    /// Epochs of the whole run, counting those of a resumed checkpoint.
     @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint).")
     public var epochs: Int = 20
 
+    /// Samples per optimizer step.
     @Option(help: "Mini-batch size.")
     public var batchSize: Int = 64
 
+    /// The base learning rate, before the schedule.
     @Option(help: "Base learning rate.")
     public var lr: Float = 0.1
 
+    /// The update rule.
     @Option(help: "Update rule: sgd, momentum, adam, adamw, amsgrad or rmsprop.")
     public var optimizer: OptimizerKind = .momentum
 
+    /// The momentum coefficient; nil for the kind's default.
     @Option(help: "Momentum coefficient (default 0.9 for --optimizer momentum, else 0).")
     public var momentum: Float?
 
+    /// Nesterov momentum; `validate()` allows it only for SGD with momentum.
     @Flag(help: "Nesterov momentum (SGD).")
     public var nesterov = false
 
+    /// The weight decay; nil for 5e-4, or AdamW's own default of 0.01.
     @Option(help: "Weight decay: L2 for SGD/Adam/RMSprop (default 5e-4), decoupled for AdamW (default 0.01).")
     public var weightDecay: Float?
 
+    /// The learning-rate schedule as typed; `validate()` checks it parses.
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine or linear.")
     public var schedule: String = "cosine"
 
+    /// One seed for initialisation, shuffling and the train/test split.
     @Option(help: "Seed for initialisation, shuffling and the train/test split.")
     public var seed: UInt64 = 1
 
+    /// Print JSON lines (`start`, one per epoch, `final`) instead of text.
     @Flag(help: "Print one JSON object per line instead of text.")
     public var json = false
 
+    /// A file the JSON lines are also appended to; truncated first unless resuming.
     @Option(help: "Also append JSON metrics lines to this file.")
     public var metrics: String?
 
+    /// An SVG file for the learning curves, written at the end (and after a divergence).
     @Option(help: "Write an SVG plot of loss and accuracy per epoch to this file.")
     public var plot: String?
 
+    /// A checkpoint file, rewritten atomically after every epoch.
     @Option(help: "Write a checkpoint to this file after every epoch (atomically).")
     public var checkpoint: String?
 
+    /// A checkpoint to continue from.
     @Option(help: "Resume from this checkpoint.")
     public var resume: String?
 
+    /// Options with their defaults, as the argument parser requires.
     public init() {}
 
+    /// Checks ranges and combinations the parser cannot: sizes, rates, Nesterov without
+    /// momentum, and that the schedule and model spec parse.
+    /// - Throws: `ValidationError` naming the bad option.
     public func validate() throws {
         guard epochs >= 0 && epochs <= 1_000_000 else { throw ValidationError("--epochs must be in 0...1000000") }
         guard batchSize > 0 && batchSize < 1 << 24 else { throw ValidationError("--batch-size must be in 1...\((1 << 24) - 1)") }
@@ -69,6 +88,7 @@ public struct TrainingOptions: ParsableArguments {
         do { _ = try ModelSpec(parsing: model) } catch { throw ValidationError(error.description) }
     }
 
+    /// The optimizer these options describe, with weight decay 5e-4 unless given (AdamW: 0.01).
     public var optimizerConfig: OptimizerConfig {
         // 5e-4 for the SGD family is what makes the defaults reach 94% on MNIST-5k; AdamW keeps
         // PyTorch's 0.01, which the library applies when none is given.
@@ -76,6 +96,7 @@ public struct TrainingOptions: ParsableArguments {
                         weightDecay: weightDecay ?? (optimizer == .adamw ? nil : 5e-4))
     }
 
+    /// The trainer settings these options describe; call after `validate()`.
     public var trainingConfig: TrainingConfig {
         TrainingConfig(epochs: epochs, batchSize: batchSize, seed: seed, optimizer: optimizerConfig,
                        schedule: LearningRateSchedule(argument: schedule) ?? .constant)

@@ -1,10 +1,14 @@
 /// The spatial layout of one sample when it is an image: `channels × height × width`, row-major,
 /// which is the order of `Dataset.features` within a row.
 public struct ImageShape: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// Channels (planes) per image: 1 for greyscale.
     public var channels: Int
+    /// Rows of pixels.
     public var height: Int
+    /// Pixels per row.
     public var width: Int
 
+    /// An image layout of `channels` planes of `height × width` pixels; the values are not checked.
     public init(channels: Int, height: Int, width: Int) {
         self.channels = channels
         self.height = height
@@ -14,6 +18,7 @@ public struct ImageShape: Sendable, Equatable, Hashable, CustomStringConvertible
     /// `channels * height * width`.
     public var elementCount: Int { channels * height * width }
 
+    /// `CxHxW`, e.g. `1x28x28`.
     public var description: String { "\(channels)x\(height)x\(width)" }
 }
 
@@ -31,6 +36,13 @@ public struct Dataset: Sendable, Equatable {
     /// Set for image data (IDX files with three dimensions, the embedded MNIST).
     public var imageShape: ImageShape?
 
+    /// A data set from its parts, taken as they are; `validationProblem()` checks them.
+    /// - Parameters:
+    ///   - features: `labels.count × featureCount` values, row-major.
+    ///   - labels: one class id per row, each in `0..<classes.count`.
+    ///   - featureCount: values per row.
+    ///   - classes: the label text of each class id.
+    ///   - imageShape: the image layout of a row, if the rows are images (CHW).
     public init(
         features: [Float], labels: [Int32], featureCount: Int, classes: [String],
         imageShape: ImageShape? = nil
@@ -141,16 +153,21 @@ public struct Dataset: Sendable, Equatable {
 /// What is wrong with an input file, where: printed as `FILE:LINE: message`, or `FILE: message`
 /// when no line applies (binary formats, whole-file problems). Lines are 1-based.
 public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file (or in-memory name) the problem is in.
     public let file: String
+    /// The 1-based line of a text file, or nil when no line applies.
     public let line: Int?
+    /// What is wrong, without the location.
     public let message: String
 
+    /// An error at `file`, and at `line` when one applies.
     public init(file: String, line: Int? = nil, message: String) {
         self.file = file
         self.line = line
         self.message = message
     }
 
+    /// `FILE:LINE: message`, or `FILE: message` without a line.
     public var description: String {
         if let line { return "\(file):\(line): \(message)" }
         return "\(file): \(message)"
@@ -159,7 +176,9 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Which CSV column holds the label.
 public enum LabelColumn: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The first column.
     case first
+    /// The last column (the default).
     case last
     /// 0-based column index.
     case index(Int)
@@ -177,6 +196,7 @@ public enum LabelColumn: Sendable, Equatable, Hashable, CustomStringConvertible 
         }
     }
 
+    /// The argument form: `first`, `last` or the column number.
     public var description: String {
         switch self {
         case .first: return "first"
@@ -201,14 +221,19 @@ public enum HeaderMode: String, Sendable, CaseIterable {
     /// line's feature fields are all numbers (or the first line's label is text while the
     /// second's is a number).
     case auto
+    /// The first line is a header and is skipped.
     case present
+    /// The first line is data.
     case absent
 }
 
 /// The file formats the loader reads.
 public enum DataFormat: String, Sendable, CaseIterable {
+    /// Delimited text (comma, tab or semicolon), one row a line.
     case csv
+    /// LIBSVM / svmlight sparse text, `label index:value ...`.
     case libsvm
+    /// MNIST IDX binary: an images file with a separate labels file.
     case idx
 
     /// The format a file name implies, ignoring a trailing `.gz`: `.csv`/`.tsv` → csv;
@@ -232,7 +257,7 @@ public enum DataFormat: String, Sendable, CaseIterable {
         {
             return .idx
         }
-        // First line that is neither blank nor a comment.
+        // Only the first data line decides; blank and comment lines say nothing about the format.
         var start = 0
         while start < bytes.count {
             var end = start
@@ -283,6 +308,8 @@ public struct LoadOptions: Sendable, Equatable {
     /// corrupt file cannot demand a huge allocation. 2^31 (8 GiB of Float) by default.
     public var maxElements: Int
 
+    /// Options; the defaults detect the format, take CSV labels from the last column, detect a
+    /// header, accept any feature count, derive the IDX labels path and allow 2^31 values.
     public init(
         format: DataFormat? = nil, labelColumn: LabelColumn = .last, header: HeaderMode = .auto,
         featureCount: Int? = nil, labelsPath: String? = nil, maxElements: Int = 1 << 31

@@ -15,6 +15,7 @@ public enum FeatureScaling: String, Sendable, CaseIterable {
 /// applied unchanged to every other split. `offset` and `scale` are public so that a caller can
 /// keep them with a trained model.
 public struct FeatureScaler: Sendable, Equatable {
+    /// The scaling the statistics were fitted for; `.none` leaves features untouched.
     public let mode: FeatureScaling
     /// Subtracted from each feature.
     public let offset: [Float]

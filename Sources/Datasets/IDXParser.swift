@@ -77,7 +77,8 @@ enum IDXParser {
             dimensions.append(
                 Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
-        // The declared element count, saturating, compared with what the file holds.
+        // Check the declared size against the file before allocating anything; the product
+        // saturates, so a hostile header cannot overflow it.
         let available = (bytes.count - dataOffset) / type.size
         var declared = 1
         var saturated = false

@@ -31,7 +31,7 @@ enum LIBSVMParser {
 
         while let line = lines.next() {
             let lineNumber = lines.number
-            // Cut the comment.
+            // A line holding only a comment is not blank, so it may sit between data rows.
             var end = line.start
             while end < line.end, buffer[end] != UInt8(ascii: "#") { end += 1 }
             let hasComment = end < line.end
@@ -51,7 +51,6 @@ enum LIBSVMParser {
                     file: name, line: blank,
                     message: "blank line inside the data (only trailing blank lines are allowed)")
             }
-            // The label.
             var tokenEnd = i
             while tokenEnd < end, !isSpace(buffer[tokenEnd]) { tokenEnd += 1 }
             if buffer[i..<tokenEnd].contains(UInt8(ascii: ":")) {

@@ -5,7 +5,10 @@ import Philox
 /// through im2col. W is (outChannels, kernel, kernel, inChannels) row-major, i.e.
 /// (outChannels, patch) with patch in (kh, kw, c) order; b is (outChannels). The output is NHWC.
 public final class Conv2d: Layer {
+    /// Output channels, the side of the square kernel, the step between windows and the zeros
+    /// added on every edge, in pixels.
     public let outChannels: Int, kernel: Int, stride: Int, padding: Int
+    /// Applied to the convolution output in the product's epilogue.
     public let activation: Activation
     private var device: (any Device)?
     private var index = 0
@@ -15,6 +18,15 @@ public final class Conv2d: Layer {
     private var weight: BufferSlice?, bias: BufferSlice?
     private var weightGradient: BufferSlice?, biasGradient: BufferSlice?
 
+    /// A convolution with a square `kernel × kernel` window; each output side is
+    /// `(input side + 2·padding − kernel) / stride + 1`. The input channels are fixed when the
+    /// model binds the layer.
+    /// - Parameters:
+    ///   - outChannels: output channels (filters), at least 1.
+    ///   - kernel: window side, at least 1.
+    ///   - stride: step between windows, at least 1.
+    ///   - padding: zero padding on each edge, at least 0.
+    ///   - activation: applied to the output; `.identity` (the default) for none.
     public init(outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 activation: Activation = .identity) {
         precondition(outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0, "bad Conv2d configuration")
@@ -27,25 +39,32 @@ public final class Conv2d: Layer {
                      kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: padding)
     }
 
+    /// e.g. "Conv2d(1 → 16, 8x8, stride 2, padding 3, relu)".
     public func summary(input: FeatureShape) -> String {
         "Conv2d(\(input.channels) → \(outChannels), \(kernel)x\(kernel), stride \(stride), padding \(padding)"
             + (activation == .identity ? ")" : ", \(activation))")
     }
 
+    /// (outHeight, outWidth, outChannels) for an NHWC `input`.
     public func outputShape(for input: FeatureShape) -> FeatureShape {
         let g = geometry(input, batch: 1)
         return FeatureShape(height: g.outHeight, width: g.outWidth, channels: outChannels)
     }
 
+    /// `weight` (outChannels, kernel, kernel, inChannels) then `bias` (outChannels).
     public func parameterShapes(for input: FeatureShape) -> [(name: String, shape: [Int])] {
         [("weight", [outChannels, kernel, kernel, input.channels]), ("bias", [outChannels])]
     }
 
+    /// Weights and biases uniform in ±1/√(kernel²·inChannels), PyTorch's default.
     public func initialParameters(for input: FeatureShape, rng: inout PhiloxStream) -> [Float] {
         let fanIn = kernel * kernel * input.channels
         return uniformFanIn(weights: outChannels * fanIn, biases: outChannels, fanIn: fanIn, rng: &rng)
     }
 
+    /// Takes the weight and bias views and allocates the im2col patch matrix and its gradient,
+    /// each (maxBatch·outHeight·outWidth, kernel²·inChannels).
+    /// - Throws: `ComputeError` when the patch buffers cannot be allocated.
     public func bind(_ b: LayerBinding) throws {
         device = b.device
         index = b.index
@@ -60,6 +79,8 @@ public final class Conv2d: Layer {
         biasGradient = b.gradients.slice(w, outChannels)
     }
 
+    /// im2col of the NHWC input `x`, then `y = act(patches · Wᵀ + b)`: (batch·outHeight·outWidth,
+    /// outChannels) rows, which is `y` in NHWC.
     public func forward(x: BufferSlice, y: BufferSlice, batch: Int) throws {
         guard let device, let patches, let weight, let bias else { preconditionFailure("Conv2d used before bind") }
         let g = geometry(input, batch: batch)
@@ -70,6 +91,10 @@ public final class Conv2d: Layer {
                         alpha: 1, a: cols, b: weight, beta: 0, c: y, bias: bias, activation: activation)
     }
 
+    /// Turns `dy` into the pre-activation gradient in place, offers it and the patch matrix to
+    /// `observer`, then forms `dx` (through col2im) when asked and, unless the observer says
+    /// `.skip`, the weight and bias gradients, overwriting the layer's gradient view. Reuses the
+    /// patches of the forward pass, so it must follow the forward pass of the same batch.
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
                          observer: BackwardObserver?) throws {
         guard let device, let patches, let patchGradient, let weight, let weightGradient, let biasGradient else {

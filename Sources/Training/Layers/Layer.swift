@@ -4,8 +4,11 @@ import Philox
 /// Shape of one sample's activations: NHWC images are (height, width, channels); flat feature
 /// vectors are (1, 1, features).
 public struct FeatureShape: Sendable, Hashable, CustomStringConvertible {
+    /// Rows, columns and channels of an image sample; 1, 1 and the feature count for a flat vector.
     public var height: Int, width: Int, channels: Int
 
+    /// An image sample of `height × width × channels` values, stored NHWC (channels fastest).
+    /// Every dimension must be positive.
     public init(height: Int, width: Int, channels: Int) {
         precondition(height > 0 && width > 0 && channels > 0, "empty feature shape")
         self.height = height; self.width = width; self.channels = channels
@@ -16,8 +19,10 @@ public struct FeatureShape: Sendable, Hashable, CustomStringConvertible {
 
     /// Floats per sample.
     public var count: Int { height * width * channels }
+    /// Whether the sample is a flat feature vector (height and width 1) rather than an image.
     public var isFlat: Bool { height == 1 && width == 1 }
 
+    /// `28x28x1` for an image, the feature count alone for a flat vector.
     public var description: String { isFlat ? "\(channels)" : "\(height)x\(width)x\(channels)" }
 }
 
@@ -35,12 +40,19 @@ public struct LayerGradientFactors {
     /// (batch·rowsPerSample, outputWidth): gradient of the loss with respect to the layer's
     /// pre-activation output.
     public let outputGradient: BufferSlice
+    /// Samples in the batch.
     public let batch: Int
+    /// Rows of `input` and `outputGradient` per sample: 1 for a linear layer, the output positions
+    /// (outHeight·outWidth) for a convolution.
     public let rowsPerSample: Int
+    /// Columns of `input`: the layer's input features, or the patch size kh·kw·inChannels.
     public let inputWidth: Int
+    /// Columns of `outputGradient`: the layer's outputs, or its output channels.
     public let outputWidth: Int
-    /// The layer's weight and bias gradient views in the flat gradient buffer.
+    /// The layer's weight gradient view in the model's flat gradient buffer, (outputWidth,
+    /// inputWidth) row-major.
     public let weightGradient: BufferSlice
+    /// The layer's bias gradient view in the flat gradient buffer, (outputWidth).
     public let biasGradient: BufferSlice
 }
 
@@ -59,19 +71,28 @@ public typealias BackwardObserver = (LayerGradientFactors) throws -> WeightGradi
 /// Everything a layer needs to run: its device, shapes, the largest batch it will see, and its
 /// views of the model's flat parameter and gradient buffers.
 public struct LayerBinding {
+    /// The device every pass of the layer runs on.
     public let device: any Device
+    /// Position of the layer in its model, passed on as `LayerGradientFactors.layerIndex`.
     public let index: Int
+    /// Shape of one input sample.
     public let input: FeatureShape
+    /// The largest batch any pass will use; workspaces are sized for it.
     public let maxBatch: Int
+    /// The layer's parameters in the model's flat buffer, concatenated in `parameterShapes` order
+    /// (empty for a layer without parameters).
     public let parameters: BufferSlice
+    /// The layer's gradients, laid out like `parameters`.
     public let gradients: BufferSlice
 }
 
 /// One layer of a feed-forward model. Activations are row-major (batch, features), NHWC for
 /// images; a layer reads its input slice and writes its output slice, both sized for `batch`.
 public protocol Layer: AnyObject {
-    /// e.g. "Linear(784 → 512, relu)".
+    /// One-line description of the layer for `input`-shaped samples, e.g.
+    /// "Linear(784 → 512, relu)".
     func summary(input: FeatureShape) -> String
+    /// Shape of one output sample for `input`-shaped samples.
     func outputShape(for input: FeatureShape) -> FeatureShape
     /// Named parameter tensors with their shapes, in flat-buffer order.
     func parameterShapes(for input: FeatureShape) -> [(name: String, shape: [Int])]
@@ -80,17 +101,35 @@ public protocol Layer: AnyObject {
     /// A layer whose output is its input, unchanged (Flatten): the model aliases the buffers.
     var aliasesInput: Bool { get }
     /// Binds parameter views and allocates workspaces. Called once before any pass.
+    /// - Throws: `ComputeError` when a workspace cannot be allocated.
     func bind(_ binding: LayerBinding) throws
+    /// Forward pass of `batch` samples.
+    /// - Parameters:
+    ///   - x: the input, (batch, input count) row-major, NHWC for images.
+    ///   - y: the output, (batch, output count) row-major, NHWC for images.
+    ///   - batch: samples in this pass, at most the bound `maxBatch`.
+    /// - Throws: `ComputeError` when a device call fails.
     func forward(x: BufferSlice, y: BufferSlice, batch: Int) throws
     /// Backward pass. May overwrite `dy`. Writes `dx` when given, and the weight gradients into
     /// the bound gradient view (after `observer`, if any, lets it).
+    /// - Parameters:
+    ///   - x: the input of the forward pass of the same batch.
+    ///   - y: the output of that forward pass (activation derivatives are taken from it).
+    ///   - dy: gradient of the loss with respect to `y`, same shape as `y`.
+    ///   - dx: where to write the gradient with respect to `x`, or nil when nothing below needs it.
+    ///   - batch: samples in this pass.
+    ///   - observer: called by parametric layers before they form their weight gradients.
+    /// - Throws: `ComputeError` when a device call fails, or whatever `observer` throws.
     func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
                   observer: BackwardObserver?) throws
 }
 
 extension Layer {
+    /// False: most layers write their own output buffer.
     public var aliasesInput: Bool { false }
+    /// None, for layers without parameters.
     public func parameterShapes(for input: FeatureShape) -> [(name: String, shape: [Int])] { [] }
+    /// None, for layers without parameters.
     public func initialParameters(for input: FeatureShape, rng: inout PhiloxStream) -> [Float] { [] }
 }
 

@@ -9,6 +9,7 @@ public struct ParameterTensor: Sendable, Hashable {
     public let shape: [Int]
     /// Offset of the tensor's first element in the flat buffer.
     public let offset: Int
+    /// Elements in the tensor: the product of `shape`.
     public var count: Int { shape.reduce(1, *) }
 }
 
@@ -22,16 +23,21 @@ public struct ParameterTensor: Sendable, Hashable {
 /// let logits = try model.forward(batchInput, batch: 256)   // (256, 10)
 /// ```
 public final class Model {
+    /// The layers, input side first.
     public let layers: [any Layer]
+    /// The device holding every buffer of the model and running its passes.
     public let device: any Device
+    /// Shape of one input sample (NHWC for images).
     public let inputShape: FeatureShape
     /// Shapes of each layer's output, `shapes[i]` for layer i.
     public let shapes: [FeatureShape]
+    /// The largest batch a pass may use; activation buffers are sized for it.
     public let maxBatch: Int
     /// Every trainable parameter, concatenated in `tensors` order.
     public let parameters: DeviceBuffer
     /// Gradients, in the same layout as `parameters`.
     public let gradients: DeviceBuffer
+    /// Every parameter tensor with its name, shape and offset in `parameters`, in layer order.
     public let tensors: [ParameterTensor]
     /// activations[0] is the input; activations[i + 1] the output of layer i (maxBatch rows).
     private let activations: [DeviceBuffer]
@@ -44,6 +50,14 @@ public final class Model {
     /// Builds the model, allocates every buffer for batches up to `maxBatch`, and initialises
     /// the parameters from Philox stream (seed, step 0, `Streams.initialization`), so a given
     /// seed gives the same initial weights on every device.
+    /// - Parameters:
+    ///   - layers: at least one layer, input side first.
+    ///   - input: shape of one input sample.
+    ///   - device: where the buffers live and the passes run.
+    ///   - maxBatch: the largest batch any pass will use, at least 1.
+    ///   - seed: seed of the initial parameters.
+    /// - Throws: `ComputeError.bufferTooLarge` when a parameter or activation buffer would be too
+    ///   large, or another `ComputeError` when an allocation or upload fails.
     public init(layers: [any Layer], input: FeatureShape, device: any Device, maxBatch: Int,
                 seed: UInt64) throws {
         precondition(!layers.isEmpty && maxBatch > 0, "a model needs layers and a positive batch size")
@@ -117,16 +131,23 @@ public final class Model {
         }
     }
 
+    /// Trainable parameters of all layers together: the length of `parameters` and `gradients`.
     public var parameterCount: Int { parameters.count }
+    /// Shape of one output sample, the last layer's (the class logits of a classifier).
     public var outputShape: FeatureShape { shapes[shapes.count - 1] }
 
     /// The input buffer of the model: write (or gather) a batch here before `forward`.
+    /// - Parameter batch: samples, at most `maxBatch`.
+    /// - Returns: the first `batch` rows, (batch, inputShape.count) row-major, NHWC for images.
     public func inputSlice(batch: Int) -> BufferSlice {
         precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
         return activations[0].slice(0, batch * inputShape.count)
     }
 
     /// Runs the layers on the batch in `inputSlice(batch:)` and returns the output (batch, classes).
+    /// - Parameter batch: samples, at most `maxBatch`.
+    /// - Returns: the same slice as `outputSlice(batch:)`.
+    /// - Throws: `ComputeError` when a device call fails.
     @discardableResult
     public func forward(batch: Int) throws -> BufferSlice {
         precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
@@ -139,17 +160,19 @@ public final class Model {
         return outputSlice(batch: batch)
     }
 
-    /// The model output of the last forward pass.
+    /// The model output of the last forward pass: (batch, outputShape.count) row-major.
     public func outputSlice(batch: Int) -> BufferSlice {
         activations[layers.count].slice(0, batch * outputShape.count)
     }
 
-    /// The buffer `backward` reads the loss gradient from: (batch, classes).
+    /// The buffer `backward` reads the loss gradient from: (batch, classes). `backward` may
+    /// overwrite it.
     public func outputGradientSlice(batch: Int) -> BufferSlice {
         activationGradients[layers.count].slice(0, batch * outputShape.count)
     }
 
-    /// The gradient with respect to the input after `backward(batch:inputGradient: true)`.
+    /// The gradient with respect to the input after `backward(batch:inputGradient: true)`, laid
+    /// out like `inputSlice(batch:)`.
     public func inputGradientSlice(batch: Int) -> BufferSlice {
         activationGradients[0].slice(0, batch * inputShape.count)
     }
@@ -158,11 +181,13 @@ public final class Model {
     /// the forward pass of the same batch, overwriting `gradients`.
     ///
     /// - Parameters:
+    ///   - batch: samples, the same as in the forward pass, at most `maxBatch`.
     ///   - inputGradient: also form the gradient with respect to the input (attacks need it;
     ///     training does not: then the pass stops at the first layer with parameters, which
     ///     saves that layer's input-gradient product, the largest of an MLP step).
     ///   - observer: called by each parametric layer with its input and pre-activation output
     ///     gradient before it forms its weight gradients (per-sample gradient methods need them).
+    /// - Throws: `ComputeError` when a device call fails, or whatever `observer` throws.
     public func backward(batch: Int, inputGradient: Bool = false, observer: BackwardObserver? = nil) throws {
         precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
         let lowest = inputGradient ? 0 : min(firstParametric, layers.count - 1)

@@ -7,11 +7,17 @@ import Compute
 ///   MaxPool 2 stride 1, Conv 32 4×4 stride 2, ReLU, MaxPool 2 stride 1, Linear 32, ReLU,
 ///   Linear 10), for 28×28 single-channel images.
 public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
+    /// `logreg`: Flatten, then one linear layer to the class logits.
     case logisticRegression
+    /// `mlp:W1,W2,...`: Flatten, a ReLU linear layer per hidden width, then the logits layer.
     case mlp(hidden: [Int])
+    /// `cnn`: the TF Privacy / Opacus MNIST convnet, for 28×28×1 inputs.
     case cnn
 
     /// Parses a spec string; the error message says what is wrong.
+    /// - Parameter text: `logreg`, `mlp`, `mlp:W1,W2,...` (each width in 1...2^20) or `cnn`;
+    ///   surrounding spaces are ignored.
+    /// - Throws: `ModelSpecError` for an unknown model or a bad hidden width.
     public init(parsing text: String) throws(ModelSpecError) {
         let trimmed = text.trimmingSpaces()
         if trimmed == "logreg" {
@@ -34,6 +40,7 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The spec string it parses from (`logreg`, `mlp:512,256`, `cnn`), as checkpoints record it.
     public var description: String {
         switch self {
         case .logisticRegression: return "logreg"
@@ -51,6 +58,11 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
 
     /// The layers for `input` samples and `classes` outputs, or an error when the spec does not
     /// fit the data (the cnn needs 28×28×1 images).
+    /// - Parameters:
+    ///   - input: shape of one sample, as `inputShape(for:)` returns it.
+    ///   - classes: outputs of the last layer (logits).
+    /// - Returns: new, unbound layers for a `Model`.
+    /// - Throws: `ModelSpecError` when the cnn gets samples that are not 28×28×1.
     public func layers(input: FeatureShape, classes: Int) throws(ModelSpecError) -> [any Layer] {
         switch self {
         case .logisticRegression:
@@ -76,7 +88,9 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
 
 /// A model spec that cannot be parsed or does not fit the data.
 public struct ModelSpecError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, in one line, for a command-line error.
     public let message: String
+    /// Same as `message`.
     public var description: String { message }
 }
 

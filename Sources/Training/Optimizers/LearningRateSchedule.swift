@@ -15,7 +15,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// Linear decay from the base rate to 0 over the whole run.
     case linear
 
-    /// Parses `constant`, `step:EPOCHS:GAMMA`, `cosine` or `linear`.
+    /// Parses `constant`, `step:EPOCHS:GAMMA`, `cosine` or `linear`; nil for anything else, and for
+    /// a step schedule whose EPOCHS is not positive or whose GAMMA is not positive and finite.
     public init?(argument: String) {
         switch argument {
         case "constant": self = .constant
@@ -29,6 +30,7 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The argument form, e.g. `step:10:0.5`.
     public var description: String {
         switch self {
         case .constant: return "constant"
@@ -40,6 +42,11 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
 
     /// The rate for 0-based optimizer step `step` of `totalSteps`, with `stepsPerEpoch` steps a
     /// full epoch.
+    /// - Parameters:
+    ///   - base: the configured learning rate.
+    ///   - step: optimizer steps taken so far in the whole run.
+    ///   - stepsPerEpoch: steps of one epoch (used by `step` schedules).
+    ///   - totalSteps: steps of the whole run (used by `cosine` and `linear`; 0 gives `base`).
     public func rate(base: Float, step: Int, stepsPerEpoch: Int, totalSteps: Int) -> Float {
         let progress = totalSteps > 0 ? min(Double(step) / Double(totalSteps), 1) : 0
         switch self {

@@ -6,22 +6,32 @@ public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
     case sgd
     /// SGD with momentum 0.9 unless `momentum` says otherwise.
     case momentum
+    /// Adam; AdamW (decoupled weight decay, default 0.01); Adam with the AMSGrad maximum of the
+    /// second moment; RMSprop (with momentum when `momentum > 0`).
     case adam, adamw, amsgrad, rmsprop
 }
 
 /// Hyper-parameters of an optimizer. Defaults are PyTorch's.
 public struct OptimizerConfig: Sendable, Hashable {
+    /// The update rule.
     public var kind: OptimizerKind
+    /// The base learning rate, before the schedule; non-negative.
     public var learningRate: Float
     /// Momentum coefficient (SGD, RMSprop). `nil` means the kind's default (0.9 for `.momentum`).
     public var momentum: Float?
+    /// Nesterov momentum; only meaningful for SGD with momentum.
     public var nesterov: Bool
-    /// L2 penalty, or decoupled decay for AdamW (PyTorch's AdamW default is 0.01).
+    /// L2 penalty, or decoupled decay for AdamW. `nil` means the kind's default (0.01 for
+    /// `.adamw`, PyTorch's, else 0).
     public var weightDecay: Float?
+    /// Adam's decay rates of the first and second moment estimates, and the term added to the
+    /// denominator for stability (Adam and RMSprop).
     public var beta1: Float, beta2: Float, epsilon: Float
     /// RMSprop smoothing constant.
     public var alpha: Float
 
+    /// A configuration with PyTorch's defaults for everything not given.
+    /// - Precondition: `learningRate >= 0`.
     public init(kind: OptimizerKind, learningRate: Float, momentum: Float? = nil, nesterov: Bool = false,
                 weightDecay: Float? = nil, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 alpha: Float = 0.99) {
@@ -31,9 +41,9 @@ public struct OptimizerConfig: Sendable, Hashable {
         self.beta2 = beta2; self.epsilon = epsilon; self.alpha = alpha
     }
 
-    /// The momentum coefficient in force.
+    /// The momentum coefficient in force: `momentum`, else 0.9 for `.momentum` and 0 otherwise.
     public var effectiveMomentum: Float { momentum ?? (kind == .momentum ? 0.9 : 0) }
-    /// The weight decay in force.
+    /// The weight decay in force: `weightDecay`, else 0.01 for `.adamw` and 0 otherwise.
     public var effectiveWeightDecay: Float { weightDecay ?? (kind == .adamw ? 0.01 : 0) }
 
     /// Per-parameter state vectors the rule keeps (momentum buffer, Adam moments, …).

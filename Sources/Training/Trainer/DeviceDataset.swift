@@ -4,15 +4,23 @@ import Datasets
 /// A labelled data set resident on a device: features (count, featureCount) row-major, NHWC for
 /// images, and labels (count) as floats, so batches are gathered on the device.
 public final class DeviceDataset {
+    /// The device holding `features` and `labels`.
     public let device: any Device
+    /// (count, shape.count) row-major, NHWC for images.
     public let features: DeviceBuffer
+    /// Class ids as floats, (count).
     public let labels: DeviceBuffer
+    /// Number of samples (rows).
     public let count: Int
+    /// Shape of one sample: the image shape when the data has one, else a flat vector.
     public let shape: FeatureShape
+    /// Number of classes of the source data set (labels are in `0..<classCount`).
     public let classCount: Int
 
     /// Uploads `data`. Multi-channel images arrive channel-major (CHW) from the loaders and are
     /// reordered to NHWC here, the layout the convolution kernels use.
+    /// - Throws: `TrainingError.unsupported` for 2^24 rows or more; `ComputeError` when an
+    ///   upload fails.
     public init(_ data: Dataset, device: any Device) throws {
         // Gather indices and labels travel as floats, exact only below 2^24.
         guard data.count < 1 << 24 else {

@@ -4,12 +4,18 @@ import Philox
 
 /// Settings of a training run that the trainer itself needs.
 public struct TrainingConfig: Sendable, Hashable {
+    /// Epochs of the whole run, counting those before a resume.
     public var epochs: Int
+    /// Samples per optimizer step; the last batch of an epoch may be smaller.
     public var batchSize: Int
+    /// Seed of the per-epoch shuffles; checkpoints record it and `restore` requires it to match.
     public var seed: UInt64
+    /// The update rule and its hyper-parameters.
     public var optimizer: OptimizerConfig
+    /// How the learning rate changes over the run's `epochs × stepsPerEpoch` steps.
     public var schedule: LearningRateSchedule
 
+    /// A configuration; `epochs` must be at least 0 and `batchSize` positive.
     public init(epochs: Int, batchSize: Int, seed: UInt64, optimizer: OptimizerConfig,
                 schedule: LearningRateSchedule = .constant) {
         precondition(epochs >= 0 && batchSize > 0, "epochs must be ≥ 0 and the batch size positive")
@@ -24,9 +30,13 @@ public struct TrainingConfig: Sendable, Hashable {
 /// once per epoch. The whole state (parameters, optimizer state, epoch, step) is in checkpoints,
 /// so a resumed run continues exactly where it stopped.
 public final class Trainer {
+    /// The model being trained, in place.
     public let model: Model
+    /// Built from `config.optimizer` for every parameter of `model`.
     public let optimizer: Optimizer
+    /// Epochs, batch size, seed, optimizer and schedule of the run.
     public let config: TrainingConfig
+    /// The training samples, resident on the model's device.
     public let train: DeviceDataset
     /// Completed epochs.
     public private(set) var epoch = 0
@@ -40,6 +50,13 @@ public final class Trainer {
     private let sampleCorrect: DeviceBuffer
     private let statistics: DeviceBuffer
 
+    /// A trainer at epoch 0 with a fresh optimizer; `restore` continues a checkpointed run instead.
+    /// - Parameters:
+    ///   - model: its input size must match `train`'s samples, and its `maxBatch` must hold a
+    ///     batch.
+    ///   - config: the run's settings.
+    ///   - train: the training samples, on the model's device.
+    /// - Throws: `ComputeError` when a buffer cannot be allocated.
     public init(model: Model, config: TrainingConfig, train: DeviceDataset) throws {
         precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
         precondition(min(config.batchSize, train.count) <= model.maxBatch, "batch size exceeds the model's maximum batch")
@@ -55,12 +72,16 @@ public final class Trainer {
         statistics = try device.makeBuffer(count: 4)
     }
 
+    /// Optimizer steps per epoch: batches of `config.batchSize`, the last one possibly partial.
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
 
     /// Trains one epoch; `progress(done, total)` is called after every step.
+    /// - Parameter progress: called with the steps done and `stepsPerEpoch`, on the calling
+    ///   thread; nil for none.
     /// - Returns: mean training loss and accuracy (fraction) over the epoch's samples, as
     ///   measured during the epoch.
-    /// - Throws: `TrainingError.diverged` when a batch loss was not finite.
+    /// - Throws: `TrainingError.diverged` when a batch loss was not finite; `ComputeError` when a
+    ///   device call fails.
     public func trainEpoch(progress: ((Int, Int) -> Void)? = nil) throws -> (loss: Double, accuracy: Double) {
         var order = Array(0..<train.count).map(Float.init)
         var rng = PhiloxStream(seed: config.seed, step: UInt32(truncatingIfNeeded: epoch),
@@ -89,6 +110,11 @@ public final class Trainer {
     /// One optimizer step on the training samples whose indices (as floats) are in `indices`:
     /// gather, forward, loss, backward, update. Loss and accuracy are added to the epoch totals;
     /// `stepInEpoch` is what a divergence report names.
+    /// - Parameters:
+    ///   - indices: row indices into `train`, as floats; 1...`model.maxBatch` of them.
+    ///   - stepInEpoch: the 1-based step within the epoch, recorded if this batch's loss is the
+    ///     epoch's first that is not finite.
+    /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).
     public func step(indices: BufferSlice, stepInEpoch: Int) throws {
         let batch = indices.count
         precondition(batch > 0 && batch <= model.maxBatch, "batch of \(batch) for a model of at most \(model.maxBatch)")
@@ -111,6 +137,9 @@ public final class Trainer {
 
     /// Mean loss and accuracy (fraction) of the model on `data`, in batches of the model's
     /// maximum size.
+    /// - Parameter data: samples of the model's input size, on the model's device.
+    /// - Returns: NaN for both when `data` is empty.
+    /// - Throws: `ComputeError` when a device call fails.
     public func evaluate(_ data: DeviceDataset) throws -> (loss: Double, accuracy: Double) {
         precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
         guard data.count > 0 else { return (.nan, .nan) }
@@ -136,6 +165,12 @@ public final class Trainer {
     // MARK: - Checkpoints
 
     /// The complete training state after the epochs completed so far.
+    /// - Parameters:
+    ///   - modelSpec: the spec string the model was built from; `restore` compares it.
+    ///   - history: metrics of every completed epoch, for plots of a resumed run.
+    ///   - metadata: facts about the run to keep with it; the optimizer step is added as
+    ///     `optimizer_step`.
+    /// - Throws: `ComputeError` when the parameters or optimizer state cannot be downloaded.
     public func checkpoint(modelSpec: String, history: [EpochRecord], metadata: [String: String]) throws -> Checkpoint {
         let (state, optimizerStep) = try optimizer.snapshot()
         var metadata = metadata
@@ -146,6 +181,11 @@ public final class Trainer {
     }
 
     /// Restores a checkpoint of the same model spec, optimizer and seed.
+    /// - Parameters:
+    ///   - checkpoint: a checkpoint written by `checkpoint(modelSpec:history:metadata:)`.
+    ///   - modelSpec: the spec string of this run's model.
+    /// - Throws: `TrainingError.checkpointMismatch` when the spec, parameter count, optimizer
+    ///   or seed differ (nothing is restored then); `ComputeError` when an upload fails.
     public func restore(_ checkpoint: Checkpoint, modelSpec: String) throws {
         func refuse(_ what: String) -> TrainingError { .checkpointMismatch("checkpoint does not match this run: \(what)") }
         guard checkpoint.modelSpec == modelSpec else {

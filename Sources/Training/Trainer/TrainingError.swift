@@ -7,6 +7,7 @@ public enum TrainingError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Input the engine cannot handle (the message says what and the limit).
     case unsupported(String)
 
+    /// One line for a command-line error; for divergence, with a hint on what to change.
     public var description: String {
         switch self {
         case .diverged(let epoch, let step, let globalStep):
