@@ -62,6 +62,18 @@ public final class Conv2d: Layer {
         return uniformFanIn(weights: outChannels * fanIn, biases: outChannels, fanIn: fanIn, rng: &rng)
     }
 
+    /// patches·Wᵀ, dzᵀ·patches and dz·W, with (batch·outHeight·outWidth, kernel²·inChannels)
+    /// patches and (outChannels, kernel²·inChannels) weights.
+    public func products(input: FeatureShape, batch: Int) -> LayerProducts? {
+        products(geometry(input, batch: batch))
+    }
+
+    private func products(_ g: ConvGeometry) -> LayerProducts {
+        LayerProducts(forward: GemmShape(m: g.patchRows, n: outChannels, k: g.patchSize, transposeB: true),
+                      weightGradient: GemmShape(m: outChannels, n: g.patchSize, k: g.patchRows, transposeA: true),
+                      inputGradient: GemmShape(m: g.patchRows, n: g.patchSize, k: outChannels))
+    }
+
     /// Takes the weight and bias views and allocates the im2col patch matrix and its gradient,
     /// each (maxBatch·outHeight·outWidth, kernel²·inChannels).
     /// - Throws: `ComputeError` when the patch buffers cannot be allocated.
@@ -87,8 +99,8 @@ public final class Conv2d: Layer {
         let cols = patches.slice(0, g.patchRows * g.patchSize)
         try device.im2col(g, x: x, cols: cols)
         // y (rows, out) = cols (rows, patch) · Wᵀ — the rows are NHWC output positions.
-        try device.gemm(GemmShape(m: g.patchRows, n: outChannels, k: g.patchSize, transposeB: true),
-                        alpha: 1, a: cols, b: weight, beta: 0, c: y, bias: bias, activation: activation)
+        try device.gemm(products(g).forward, alpha: 1, a: cols, b: weight, beta: 0, c: y, bias: bias,
+                        activation: activation)
     }
 
     /// Turns `dy` into the pre-activation gradient in place, offers it and the patch matrix to
@@ -110,12 +122,11 @@ public final class Conv2d: Layer {
         if let dx {
             // dcols (rows, patch) = dz (rows, out) · W (out, patch), then fold the patches back.
             let dcols = patchGradient.slice(0, g.patchRows * g.patchSize)
-            try device.gemm(GemmShape(m: g.patchRows, n: g.patchSize, k: outChannels), a: dy, b: weight, c: dcols)
+            try device.gemm(products(g).inputGradient, a: dy, b: weight, c: dcols)
             try device.col2im(g, cols: dcols, dx: dx)
         }
         if action == .accumulate {
-            try device.gemm(GemmShape(m: outChannels, n: g.patchSize, k: g.patchRows, transposeA: true),
-                            a: dy, b: cols, c: weightGradient)
+            try device.gemm(products(g).weightGradient, a: dy, b: cols, c: weightGradient)
             try device.columnSum(dy, rows: g.patchRows, cols: outChannels, beta: 0, into: biasGradient)
         }
     }

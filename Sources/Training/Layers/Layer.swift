@@ -100,6 +100,9 @@ public protocol Layer: AnyObject {
     func initialParameters(for input: FeatureShape, rng: inout PhiloxStream) -> [Float]
     /// A layer whose output is its input, unchanged (Flatten): the model aliases the buffers.
     var aliasesInput: Bool { get }
+    /// The layer's matrix products for `batch` samples of shape `input`; nil for layers without
+    /// a product (pooling, activations, Flatten).
+    func products(input: FeatureShape, batch: Int) -> LayerProducts?
     /// Binds parameter views and allocates workspaces. Called once before any pass.
     /// - Throws: `ComputeError` when a workspace cannot be allocated.
     func bind(_ binding: LayerBinding) throws
@@ -124,7 +127,20 @@ public protocol Layer: AnyObject {
                   observer: BackwardObserver?) throws
 }
 
+/// The three matrix products of a parametric layer's training step. The layer runs exactly
+/// these, so benchmarks can time a step's products alone without restating its shapes.
+public struct LayerProducts: Sendable, Hashable {
+    /// Output from input and weights.
+    public let forward: GemmShape
+    /// Weight gradient from the output gradient and the input.
+    public let weightGradient: GemmShape
+    /// Input gradient from the output gradient and the weights.
+    public let inputGradient: GemmShape
+}
+
 extension Layer {
+    /// None, for layers without a matrix product.
+    public func products(input: FeatureShape, batch: Int) -> LayerProducts? { nil }
     /// False: most layers write their own output buffer.
     public var aliasesInput: Bool { false }
     /// None, for layers without parameters.

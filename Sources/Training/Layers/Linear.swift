@@ -45,6 +45,15 @@ public final class Linear: Layer {
     }
 
     /// Takes the weight and bias views (weight first) of the parameter and gradient buffers.
+    /// X·Wᵀ, dzᵀ·X and dz·W for (batch, in) inputs and (out, in) weights.
+    public func products(input: FeatureShape, batch: Int) -> LayerProducts? { products(inputs: input.count, batch: batch) }
+
+    private func products(inputs: Int, batch: Int) -> LayerProducts {
+        LayerProducts(forward: GemmShape(m: batch, n: outputs, k: inputs, transposeB: true),
+                      weightGradient: GemmShape(m: outputs, n: inputs, k: batch, transposeA: true),
+                      inputGradient: GemmShape(m: batch, n: inputs, k: outputs))
+    }
+
     public func bind(_ b: LayerBinding) throws {
         device = b.device
         index = b.index
@@ -59,7 +68,7 @@ public final class Linear: Layer {
     /// `y (batch, outputs) = act(x (batch, in) · Wᵀ + b)` in one matrix product.
     public func forward(x: BufferSlice, y: BufferSlice, batch: Int) throws {
         guard let device, let weight, let bias else { preconditionFailure("Linear used before bind") }
-        try device.gemm(GemmShape(m: batch, n: outputs, k: inputs, transposeB: true), alpha: 1,
+        try device.gemm(products(inputs: inputs, batch: batch).forward, alpha: 1,
                         a: x, b: weight, beta: 0, c: y, bias: bias, activation: activation)
     }
 
@@ -76,14 +85,14 @@ public final class Linear: Layer {
             layerIndex: index, input: x, outputGradient: dy, batch: batch, rowsPerSample: 1,
             inputWidth: inputs, outputWidth: outputs, weightGradient: weightGradient,
             biasGradient: biasGradient)) ?? .accumulate
+        let shapes = products(inputs: inputs, batch: batch)
         if let dx {
             // dx (batch, in) = dz (batch, out) · W (out, in)
-            try device.gemm(GemmShape(m: batch, n: inputs, k: outputs), a: dy, b: weight, c: dx)
+            try device.gemm(shapes.inputGradient, a: dy, b: weight, c: dx)
         }
         if action == .accumulate {
             // dW (out, in) = dzᵀ · x ;  db = Σ_rows dz
-            try device.gemm(GemmShape(m: outputs, n: inputs, k: batch, transposeA: true), a: dy, b: x,
-                            c: weightGradient)
+            try device.gemm(shapes.weightGradient, a: dy, b: x, c: weightGradient)
             try device.columnSum(dy, rows: batch, cols: outputs, beta: 0, into: biasGradient)
         }
     }

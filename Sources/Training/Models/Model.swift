@@ -209,19 +209,11 @@ public final class Model {
         var products: [GemmShape] = []
         var shape = inputShape
         for (index, layer) in layers.enumerated() {
-            let out = shapes[index]
-            if let linear = layer as? Linear {
-                products.append(GemmShape(m: batch, n: linear.outputs, k: shape.count, transposeB: true))
-                products.append(GemmShape(m: linear.outputs, n: shape.count, k: batch, transposeA: true))
-                if index > firstParametric { products.append(GemmShape(m: batch, n: shape.count, k: linear.outputs)) }
-            } else if let conv = layer as? Conv2d {
-                let rows = batch * out.height * out.width
-                let patch = conv.kernel * conv.kernel * shape.channels
-                products.append(GemmShape(m: rows, n: conv.outChannels, k: patch, transposeB: true))
-                products.append(GemmShape(m: conv.outChannels, n: patch, k: rows, transposeA: true))
-                if index > firstParametric { products.append(GemmShape(m: rows, n: patch, k: conv.outChannels)) }
+            if let layerProducts = layer.products(input: shape, batch: batch) {
+                products += [layerProducts.forward, layerProducts.weightGradient]
+                if index > firstParametric { products.append(layerProducts.inputGradient) }
             }
-            shape = out
+            shape = shapes[index]
         }
         return products
     }
