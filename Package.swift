@@ -30,13 +30,14 @@ let package = Package(
 
         // MARK: - Device layer
         .target(name: "Philox"),
+        .target(name: "SystemIO"),
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "KernelSources", "Philox"]),
+            dependencies: ["COpenCL", "CBLAS", "KernelSources", "Philox", "SystemIO"]),
 
         // MARK: - Data, artifacts, training
-        .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox"]),
-        .target(name: "Artifacts", dependencies: ["CZlib"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox", "SystemIO"]),
+        .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
         .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox"]),
 
@@ -56,7 +57,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "PhiloxTests", dependencies: ["Philox"]),
-        .testTarget(name: "ComputeTests", dependencies: ["Compute", "Philox", "KernelSources"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "Philox", "KernelSources", "SystemIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),

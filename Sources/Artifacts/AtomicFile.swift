@@ -1,3 +1,5 @@
+import SystemIO
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -63,50 +65,20 @@ enum AtomicFile {
     /// Reads the whole file at `path`.
     /// - Throws: `ArtifactError` naming `path` if it cannot be opened or read.
     static func read(_ path: String) throws(ArtifactError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            let code = errno
-            throw ArtifactError.io(path, "cannot open", errno: code)
-        }
-        defer { _ = close(descriptor) }
-        var info = stat()
-        var bytes: [UInt8] = []
-        if fstat(descriptor, &info) == 0, info.st_size > 0 {
-            bytes.reserveCapacity(Int(info.st_size))
-        }
-        let chunkSize = 1 << 20
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                systemRead(descriptor, buffer.baseAddress, chunkSize)
-            }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw ArtifactError.io(path, "cannot read", errno: code)
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
+        do {
+            return try FileIO.read(path)
+        } catch {
+            throw ArtifactError.io(path, error.message, errno: error.errno)
         }
     }
 
     /// Writes all of `bytes` to `descriptor`, retrying short writes and interruptions.
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(ArtifactError) {
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let written = systemWrite(descriptor, base + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
+        do {
+            try FileIO.writeAll(bytes, to: descriptor, path: path)
+        } catch {
+            throw ArtifactError.io(path, error.message, errno: error.errno)
         }
-        if failure != 0 { throw ArtifactError.io(path, "cannot write", errno: failure) }
     }
 
     /// Creates the temporary file for `path`: `<path>.tmp.<pid>`, or with a random suffix if a
@@ -153,16 +125,4 @@ enum AtomicFile {
         if slash == path.startIndex { return "/" }
         return String(path[path.startIndex..<slash])
     }
-}
-
-// Free functions, so that the system calls stay unambiguous inside types that have their own
-// `read` and `write` members.
-@inline(__always)
-func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
-}
-
-@inline(__always)
-func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
 }

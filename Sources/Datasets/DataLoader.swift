@@ -1,3 +1,4 @@
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -152,31 +153,12 @@ public enum DataLoader {
 
     /// The whole content of the file at `path`.
     static func readFile(_ path: String) throws(DataError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError(file: path, message: "cannot open: \(errorText(errno))") }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-            throw DataError(file: path, message: "is a directory")
+        do {
+            return try FileIO.read(path)
+        } catch {
+            throw DataError(file: path, message: error.errno == EISDIR ? error.message
+                            : "\(error.message): \(FileIO.errorText(error.errno))")
         }
-        var bytes = [UInt8]()
-        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError(file: path, message: "read failed: \(errorText(errno))")
-            }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
-    }
-
-    static func errorText(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
     }
 }
 

@@ -1,5 +1,6 @@
 import COpenCL
 import KernelSources
+import SystemIO
 
 #if canImport(Glibc)
 import Glibc
@@ -104,7 +105,7 @@ public final class OpenCLProgramCache: @unchecked Sendable {
     // MARK: - Disk entries: magic, 8-byte checksum, 8-byte length, binary
 
     private func loadBinary(path: String, options: String) -> cl_program? {
-        guard let bytes = readWholeFile(path) else { return nil }
+        guard let bytes = try? FileIO.read(path) else { return nil }
         let header = Self.magic.count + 16
         guard bytes.count > header, Array(bytes[0..<Self.magic.count]) == Self.magic else {
             unlink(path)
@@ -159,9 +160,10 @@ public final class OpenCLProgramCache: @unchecked Sendable {
         bytes += binary
         makeDirectories(directory)
         let temporary = "\(path).\(getpid()).tmp"
-        if writeWholeFile(temporary, bytes) {
+        do {
+            try FileIO.write(bytes, to: temporary)
             if rename(temporary, path) != 0 { unlink(temporary) }
-        } else {
+        } catch {
             unlink(temporary)
         }
     }
