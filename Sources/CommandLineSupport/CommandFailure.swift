@@ -15,6 +15,8 @@ public enum ExitStatus {
     public static let unavailable: Int32 = 69
     /// Training diverged (NaN or infinite loss).
     public static let software: Int32 = 70
+    /// An input file (a checkpoint to resume) could not be opened.
+    public static let noInput: Int32 = 66
     /// A file could not be written.
     public static let cannotCreate: Int32 = 73
 }
@@ -59,7 +61,11 @@ public struct CommandFailure: Error, CustomStringConvertible {
             case .checkpointMismatch, .unsupported: return CommandFailure(error.description, status: ExitStatus.dataError)
             }
         case let error as ArtifactError:
-            if case .io = error.kind { return CommandFailure(error.description, status: ExitStatus.cannotCreate) }
+            if case .io(let code) = error.kind {
+                // Reads fail on open or read; anything else is a failed write.
+                let reading = code == ENOENT || error.message.hasPrefix("cannot open") || error.message.hasPrefix("cannot read")
+                return CommandFailure(error.description, status: reading ? ExitStatus.noInput : ExitStatus.cannotCreate)
+            }
             return CommandFailure(error.description, status: ExitStatus.dataError)
         case let error as ModelSpecError:
             return CommandFailure(error.description, status: 64)

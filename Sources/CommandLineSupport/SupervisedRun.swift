@@ -1,4 +1,7 @@
 import Artifacts
+#if canImport(Glibc)
+import Glibc
+#endif
 import Compute
 import Datasets
 import Training
@@ -32,6 +35,14 @@ public struct SupervisedRun {
     ///   for divergence and for a checkpoint that does not match this run's model, optimizer, seed,
     ///   classes, scaling or feature count.
     public func run() throws {
+        // An unwritable output directory should stop the run now, not after the first epoch.
+        for path in [options.checkpoint, options.plot, options.metrics].compactMap({ $0 }) {
+            let slash = path.lastIndex(of: "/")
+            let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            if access(directory, W_OK) != 0 {
+                throw CommandFailure("\(path): cannot write into \(directory)", status: ExitStatus.cannotCreate)
+            }
+        }
         let clock = ContinuousClock()
         let started = clock.now
         let config = options.trainingConfig

@@ -165,6 +165,42 @@ struct TrainCommandTests {
         #expect(rescaled.stderr.contains("other scale"), "\(rescaled.stderr)")
     }
 
+    @Test("output paths are checked before training; a missing checkpoint to resume exits 66")
+    func outputAndInputPaths() {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        let common = ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--model", "logreg"]
+        let unwritable = run("train", common + ["--checkpoint", directory + "/missing/dir/c.ckpt"])
+        #expect(unwritable.status == 73)
+        #expect(unwritable.stdout.isEmpty, "nothing trained: \(unwritable.stdout)")
+        let missing = run("train", common + ["--resume", directory + "/nothing.ckpt"])
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.contains("nothing.ckpt"))
+    }
+
+    @Test("a separate --test file is mapped onto the training classes; unknown labels are refused")
+    func separateTestFile() {
+        let directory = temporaryDirectory()
+        // Label in the first column this time.
+        let rows = Self.smallCSV().split(separator: "\n").map { line -> String in
+            var fields = line.split(separator: ",").map(String.init)
+            let label = fields.removeLast()
+            return ([label] + fields).joined(separator: ",")
+        }
+        writeText(directory + "/train.csv", rows[0..<45].joined(separator: "\n") + "\n")
+        writeText(directory + "/test.csv", rows[45...].joined(separator: "\n") + "\n")
+        writeText(directory + "/bad-test.csv", "fox,1,2,3,4\n")
+        let common = ["sgd", "--device", "cpu", "--data", directory + "/train.csv", "--label-column", "first",
+                      "--model", "logreg", "--epochs", "3", "--batch-size", "8", "--json"]
+        let good = run("train", common + ["--test", directory + "/test.csv"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("\"test_samples\":15"))
+        #expect((finalValue(good.stdout, "test_accuracy") ?? 0) > 0.9)
+        let bad = run("train", common + ["--test", directory + "/bad-test.csv"])
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("bad-test.csv") && bad.stderr.contains("fox"), "\(bad.stderr)")
+    }
+
     @Test("divergence after a good epoch keeps that epoch's checkpoint")
     func divergenceKeepsLastGoodEpoch() throws {
         let directory = temporaryDirectory()
