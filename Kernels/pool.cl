@@ -31,18 +31,13 @@ __kernel void maxpool_forward(const int batch, const int height, const int width
     argmax[offArgmax + e] = (float)bestPosition;
 }
 
-// dx[i] = Σ dy over the windows whose recorded maximum is i. A gather over the (at most
-// window²) windows that contain i, so overlapping windows (stride < window) need no atomics:
-// i sits at position (kh, kw) of the window whose origin is (h − kh, w − kw).
-__kernel void maxpool_backward(const int batch, const int height, const int width,
-                               const int channels, const int window, const int stride,
-                               const int outH, const int outW,
-                               __global const float *dy, const int offDy,
-                               __global const float *argmax, const int offArgmax,
-                               __global float *dx, const int offDx) {
-    const int total = batch * height * width * channels;
-    const int e = get_global_id(0);
-    if (e >= total) return;
+// Σ over the windows that contain input element e (NHWC index) of dy, taking only the windows
+// whose recorded maximum sits where e does when argmax is given. A gather over the (at most
+// window²) windows that contain e, so overlapping windows (stride < window) need no atomics:
+// e sits at position (kh, kw) of the window whose origin is (h − kh, w − kw).
+static float window_gradient_sum(const int e, const int height, const int width, const int channels,
+                                 const int window, const int stride, const int outH, const int outW,
+                                 __global const float *dy, __global const float *argmax) {
     const int c = e % channels;
     const int w = (e / channels) % width;
     const int h = (e / (channels * width)) % height;
@@ -55,10 +50,23 @@ __kernel void maxpool_backward(const int batch, const int height, const int widt
             const int wp = w - kw;
             if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
             const int o = ((b * outH + hp / stride) * outW + wp / stride) * channels + c;
-            if ((int)argmax[offArgmax + o] == kh * window + kw) s += dy[offDy + o];
+            if (!argmax || (int)argmax[o] == kh * window + kw) s += dy[o];
         }
     }
-    dx[offDx + e] = s;
+    return s;
+}
+
+// dx[i] = Σ dy over the windows whose recorded maximum is i.
+__kernel void maxpool_backward(const int batch, const int height, const int width,
+                               const int channels, const int window, const int stride,
+                               const int outH, const int outW,
+                               __global const float *dy, const int offDy,
+                               __global const float *argmax, const int offArgmax,
+                               __global float *dx, const int offDx) {
+    const int e = get_global_id(0);
+    if (e >= batch * height * width * channels) return;
+    dx[offDx + e] = window_gradient_sum(e, height, width, channels, window, stride, outH, outW,
+                                        dy + offDy, argmax + offArgmax);
 }
 
 // y = window mean.
@@ -87,22 +95,8 @@ __kernel void avgpool_backward(const int batch, const int height, const int widt
                                const int outH, const int outW,
                                __global const float *dy, const int offDy,
                                __global float *dx, const int offDx) {
-    const int total = batch * height * width * channels;
     const int e = get_global_id(0);
-    if (e >= total) return;
-    const int c = e % channels;
-    const int w = (e / channels) % width;
-    const int h = (e / (channels * width)) % height;
-    const int b = e / (channels * width * height);
-    float s = 0.0f;
-    for (int kh = 0; kh < window; kh++) {
-        const int hp = h - kh;
-        if (hp < 0 || hp % stride != 0 || hp / stride >= outH) continue;
-        for (int kw = 0; kw < window; kw++) {
-            const int wp = w - kw;
-            if (wp < 0 || wp % stride != 0 || wp / stride >= outW) continue;
-            s += dy[offDy + ((b * outH + hp / stride) * outW + wp / stride) * channels + c];
-        }
-    }
-    dx[offDx + e] = s / (float)(window * window);
+    if (e >= batch * height * width * channels) return;
+    dx[offDx + e] = window_gradient_sum(e, height, width, channels, window, stride, outH, outW,
+                                        dy + offDy, 0) / (float)(window * window);
 }
