@@ -42,6 +42,13 @@ struct MatmulBench: ParsableCommand {
             guard dims.count == 3, dims.allSatisfy({ $0 >= 0 }), ["nn", "nt", "tn", "tt"].contains(flags) else {
                 throw ValidationError("bad shape '\(text)': expected MxNxK with an optional :nt, :tn or :tt")
             }
+            let (mn, o1) = dims[0].multipliedReportingOverflow(by: dims[1])
+            let (mk, o2) = dims[0].multipliedReportingOverflow(by: dims[2])
+            let (kn, o3) = dims[2].multipliedReportingOverflow(by: dims[1])
+            // Each operand must fit in host memory next to its reference copy: 2^28 floats (1 GiB).
+            guard !(o1 || o2 || o3), max(mn, mk, kn) <= 1 << 28 else {
+                throw ValidationError("shape '\(text)' is too large: each matrix may hold at most 2^28 floats")
+            }
             return GemmShape(m: dims[0], n: dims[1], k: dims[2], transposeA: flags.first == "t",
                              transposeB: flags.last == "t")
         }

@@ -31,7 +31,9 @@ struct StepBench: ParsableCommand {
     @OptionGroup var tuning: TuningOptions
 
     func validate() throws {
-        guard batchSize > 0, repeats > 0 else { throw ValidationError("--batch-size and --repeats must be positive") }
+        guard batchSize > 0, batchSize <= 65536, repeats > 0 else {
+            throw ValidationError("--batch-size must be in 1...65536 and --repeats positive")
+        }
         for model in models {
             do { _ = try ModelSpec(parsing: model) } catch { throw ValidationError(error.description) }
         }

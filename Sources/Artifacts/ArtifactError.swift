@@ -59,3 +59,11 @@ func systemMessage(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "error \(code)" }
     return String(cString: text)
 }
+
+extension ArtifactError.Kind {
+    /// Whether a system call failed (as opposed to a file that was read but is not valid).
+    public var isIO: Bool {
+        if case .io = self { return true }
+        return false
+    }
+}

@@ -68,7 +68,8 @@ enum AtomicFile {
         do {
             return try FileIO.read(path)
         } catch {
-            throw ArtifactError.io(path, error.message, errno: error.errno)
+            // "is a directory" would repeat strerror's "Is a directory".
+            throw ArtifactError.io(path, error.errno == EISDIR ? "cannot read" : error.message, errno: error.errno)
         }
     }
 

@@ -57,15 +57,13 @@ public struct CommandFailure: Error, CustomStringConvertible {
             }
         case let error as TrainingError:
             switch error {
-            case .diverged: return CommandFailure(error.description, status: ExitStatus.software)
+            case .diverged, .testLossDiverged: return CommandFailure(error.description, status: ExitStatus.software)
             case .checkpointMismatch, .unsupported: return CommandFailure(error.description, status: ExitStatus.dataError)
             }
         case let error as ArtifactError:
-            if case .io(let code) = error.kind {
-                // Reads fail on open or read; anything else is a failed write.
-                let reading = code == ENOENT || error.message.hasPrefix("cannot open") || error.message.hasPrefix("cannot read")
-                return CommandFailure(error.description, status: reading ? ExitStatus.noInput : ExitStatus.cannotCreate)
-            }
+            // Artifacts are written; the one artifact read (a checkpoint to resume) is mapped to
+            // noInput where it is read.
+            if error.kind.isIO { return CommandFailure(error.description, status: ExitStatus.cannotCreate) }
             return CommandFailure(error.description, status: ExitStatus.dataError)
         case let error as ModelSpecError:
             return CommandFailure(error.description, status: 64)

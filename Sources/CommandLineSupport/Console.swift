@@ -30,17 +30,27 @@ public enum Console {
     /// Erases the progress bar line.
     public static func clearProgress() { emit("\r\u{1B}[2K", to: 1) }
 
+    /// Writes all of `text`, retrying interrupted and short writes. Output that cannot be
+    /// written (a full disk, a closed file) ends the command with exit 73 rather than letting it
+    /// report success with its results lost.
     private static func emit(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)
+        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw -> Int in
+            let n = bytes.withUnsafeBytes { raw -> Int in
                 guard let base = raw.baseAddress else { return -1 }
                 return write(fd, base + offset, raw.count - offset)
             }
-            if n <= 0 { return }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                if fd != 2 {
+                    let message = "error: cannot write the output: \(String(cString: strerror(errno)))\n"
+                    _ = message.withCString { write(2, $0, strlen($0)) }
+                    exit(ExitStatus.cannotCreate)
+                }
+                return
+            }
             offset += n
         }
-        bytes.removeAll()
     }
 }

@@ -64,10 +64,10 @@ public struct DataOptions: ParsableArguments {
     ///   or the embedded data set's name).
     /// - Throws: `DataError` when a file cannot be read or parsed, or when the test file's
     ///   classes or feature count do not match the training data.
-    public func load(seed: UInt64) throws -> (train: Dataset, test: Dataset, source: String) {
+    public func load(seed: UInt64, imageShape: ImageShape? = nil) throws -> (train: Dataset, test: Dataset, source: String) {
         let options = LoadOptions(format: format, labelColumn: LabelColumn(argument: labelColumn) ?? .last,
                                   header: header, featureCount: features, labelsPath: labels)
-        let all: Dataset
+        var all: Dataset
         let source: String
         if let data {
             all = try DataLoader.load(path: data, options: options)
@@ -76,11 +76,19 @@ public struct DataOptions: ParsableArguments {
             all = try DataLoader.embeddedMNIST5k()
             source = DataLoader.embeddedName
         }
+        // Flat rows that a model reads as images (the cnn on 784-column MNIST) are images for
+        // scaling too: one range per channel rather than per pixel.
+        if all.imageShape == nil, let imageShape, imageShape.elementCount == all.featureCount {
+            all.imageShape = imageShape
+        }
         var train = all, test: Dataset
         if let testPath = self.test {
             var testOptions = options
             testOptions.labelsPath = nil
+            // A LIBSVM test file's largest index may be below the training file's: same width.
+            testOptions.featureCount = options.featureCount ?? all.featureCount
             test = try DataLoader.load(path: testPath, options: testOptions).aligned(to: all.classes, file: testPath)
+            test.imageShape = all.imageShape
             guard test.featureCount == all.featureCount else {
                 throw DataError(file: testPath, message: "has \(test.featureCount) features, the training data \(all.featureCount)")
             }

@@ -47,7 +47,8 @@ public struct SupervisedRun {
         let started = clock.now
         let config = options.trainingConfig
         let spec = try ModelSpec(parsing: options.model)
-        let (trainSet, testSet, source) = try data.load(seed: config.seed)
+        let (trainSet, testSet, source) = try data.load(
+            seed: config.seed, imageShape: spec == .cnn ? ImageShape(channels: 1, height: 28, width: 28) : nil)
         let train = try DeviceDataset(trainSet, device: device)
         let test = try DeviceDataset(testSet, device: device)
         let input = spec.inputShape(for: train.shape)
@@ -59,18 +60,25 @@ public struct SupervisedRun {
                               maxBatch: max(batch, min(256, max(test.count, 1))), seed: config.seed)
         let trainer = try Trainer(model: model, config: config, train: train)
 
-        // What the parameters mean besides the model: the classes they predict and the scaling
-        // of their inputs. A resume on other data or scaling is refused.
-        let dataMetadata = ["classes": trainSet.classes.joined(separator: "\u{1F}"), "scale": data.scale.rawValue,
-                            "features": String(trainSet.featureCount)]
+        // Everything that makes a resumed run the same run besides model, optimizer and seed
+        // (which `Trainer.restore` checks): the data, its split and scaling, and the
+        // hyper-parameters. Only --epochs may change, to extend a run.
+        let runMetadata = [
+            "classes": trainSet.classes.joined(separator: "\u{1F}"), "scale": data.scale.rawValue,
+            "features": String(trainSet.featureCount), "data": source, "test": data.test ?? "",
+            "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
+            "optimizer_config": config.optimizer.description, "schedule": config.schedule.description,
+            "batch_size": String(config.batchSize),
+        ]
         var history: [EpochRecord] = []
         if let resume = options.resume {
-            let checkpoint = try Checkpoint.read(from: resume)
-            for (key, value) in dataMetadata where checkpoint.metadata[key].map({ $0 != value }) ?? false {
-                throw TrainingError.checkpointMismatch(
-                    "checkpoint does not match this run: it was trained with other \(key) (\(resume))")
-            }
+            let checkpoint = try readCheckpoint(resume)
             try trainer.restore(checkpoint, modelSpec: spec.description)
+            for (key, value) in runMetadata where checkpoint.metadata[key].map({ $0 != value }) ?? false {
+                throw TrainingError.checkpointMismatch(
+                    "checkpoint does not match this run: it was trained with \(key) '\(checkpoint.metadata[key] ?? "")',"
+                        + " this run has '\(value)' (\(resume))")
+            }
             history = checkpoint.history
         }
         let metricsFile = try options.metrics.map { try MetricsFile(path: $0, truncate: options.resume == nil) }
@@ -114,6 +122,7 @@ public struct SupervisedRun {
                     Console.progress(label, done: done, total: total)
                 } : nil)
                 let (testLoss, testAccuracy) = try trainer.evaluate(test)
+                if test.count > 0 && !testLoss.isFinite { throw TrainingError.testLossDiverged(epoch: trainer.epoch) }
                 let seconds = seconds(clock.now - epochStart)
                 if showProgress { Console.clearProgress() }
                 let record = EpochRecord(epoch: trainer.epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
@@ -123,15 +132,16 @@ public struct SupervisedRun {
                 if options.json {
                     Console.line(line.line)
                 } else {
+                    let testPart = test.count == 0 ? "no test set"
+                        : "test loss \(format(testLoss, 4))  test acc \(format(100 * testAccuracy, 2))%"
                     Console.line("epoch \(record.epoch)/\(config.epochs)  loss \(format(trainLoss, 4))  "
-                                 + "train acc \(format(100 * trainAccuracy, 2))%  test loss \(format(testLoss, 4))  "
-                                 + "test acc \(format(100 * testAccuracy, 2))%  \(format(seconds, 2)) s")
+                                 + "train acc \(format(100 * trainAccuracy, 2))%  \(testPart)  \(format(seconds, 2)) s")
                 }
                 try metricsFile?.append(line)
                 if let path = options.checkpoint {
                     try trainer.checkpoint(modelSpec: spec.description, history: history,
-                                           metadata: dataMetadata.merging(["device": device.kind.rawValue, "data": source,
-                                                                           "algorithm": algorithm]) { $1 }).write(to: path)
+                                           metadata: runMetadata.merging(["device": device.kind.rawValue,
+                                                                          "algorithm": algorithm]) { $1 }).write(to: path)
                 }
             }
         } catch let error as TrainingError {
@@ -158,11 +168,29 @@ public struct SupervisedRun {
         final.add("seconds", seconds(clock.now - started))
         if options.json {
             Console.line(final.line)
-        } else if let last {
-            Console.line("final: test accuracy \(format(100 * last.testAccuracy, 2))% after \(trainer.epoch) epochs "
-                         + "(\(format(seconds(clock.now - started), 1)) s)")
+        } else {
+            let elapsed = "(\(format(seconds(clock.now - started), 1)) s)"
+            if let last, test.count > 0 {
+                Console.line("final: test accuracy \(format(100 * last.testAccuracy, 2))% after \(trainer.epoch) epochs \(elapsed)")
+            } else if let last {
+                Console.line("final: train accuracy \(format(100 * last.trainAccuracy, 2))% after \(trainer.epoch) epochs, "
+                             + "no test set \(elapsed)")
+            } else {
+                Console.line("final: no epochs to run (--epochs \(config.epochs), \(trainer.epoch) done) \(elapsed)")
+            }
         }
         try metricsFile?.append(final)
+    }
+
+    /// The checkpoint to resume; one that cannot be opened is missing input (exit 66), not a
+    /// failed write.
+    private func readCheckpoint(_ path: String) throws -> Checkpoint {
+        do {
+            return try Checkpoint.read(from: path)
+        } catch {
+            if error.kind.isIO { throw CommandFailure(error.description, status: ExitStatus.noInput) }
+            throw error
+        }
     }
 
     private func plotTitle(_ spec: ModelSpec) -> String {

@@ -110,9 +110,9 @@ enum CSVParser {
                 let features2Numeric = fields2.indices.allSatisfy {
                     $0 == labelIndex || numeric(buffer, fields2[$0])
                 }
-                let labelTextOverNumber = !numeric(buffer, fields1[labelIndex])
-                    && numeric(buffer, fields2[labelIndex])
-                hasHeader = features2Numeric && (featureText1 || labelTextOverNumber)
+                // Only text among the features marks a header: a text label over a numeric one
+                // is as likely a data row with mixed label names, and dropping it would lose data.
+                hasHeader = features2Numeric && featureText1
             } else {
                 hasHeader = secondLine == nil && featureText1
             }

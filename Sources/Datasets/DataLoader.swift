@@ -128,8 +128,10 @@ public enum DataLoader {
         guard Gzip.isGzip(bytes) else { return bytes }
         // No format needs more than 64 bytes of text per value it keeps (and LIBSVM's dense
         // width is limited separately), so a gzip bomb stops at a size tied to the data limit.
+        // Also never more than 16 GiB of text, whatever the element limit allows.
         let (limit, overflow) = options.maxElements.multipliedReportingOverflow(by: 64)
-        let data = try Gzip.decompress(bytes, name: name, limit: overflow ? Int.max : max(limit, 1 << 20))
+        let data = try Gzip.decompress(bytes, name: name,
+                                       limit: min(overflow ? Int.max : max(limit, 1 << 20), 1 << 34))
         if data.isEmpty { throw DataError(file: name, message: "empty file (empty gzip stream)") }
         return data
     }

@@ -142,7 +142,13 @@ public struct FeatureScaler: Sendable, Equatable {
                 scale.withUnsafeBufferPointer { s in
                     var base = 0
                     while base < x.count {
-                        for j in 0..<n { x[base + j] = (x[base + j] - o[j]) * s[j] }
+                        // In Double and clamped: (3e38 − (−3e38)) overflows Float although both
+                        // inputs are finite, and an infinite feature would read as divergence.
+                        for j in 0..<n {
+                            let scaled = (Double(x[base + j]) - Double(o[j])) * Double(s[j])
+                            x[base + j] = Float(min(max(scaled, -Double(Float.greatestFiniteMagnitude)),
+                                                    Double(Float.greatestFiniteMagnitude)))
+                        }
                         base += n
                     }
                 }

@@ -137,6 +137,14 @@ enum LIBSVMParser {
         if width < 1 {
             throw DataError(file: name, message: "no features: every row is empty (pass the feature count)")
         }
+        // Without --features the width comes from the largest index, which one corrupt or hostile
+        // token can make enormous: refuse to densify far more than the file stores.
+        if options.featureCount == nil && width > 1_000_000 && width > 1000 * max(indices.count, 1) {
+            throw DataError(
+                file: name,
+                message: "the largest feature index is \(width) but only \(indices.count) values are stored; "
+                    + "pass the feature count (--features N) if that width is intended")
+        }
         let (total, overflow) = rows.multipliedReportingOverflow(by: width)
         if overflow || total > options.maxElements {
             throw DataError(

@@ -42,6 +42,27 @@ struct OptimTests {
         }
     }
 
+    @Test("Adam's L2 decay and RMSprop's weight decay and ε placement, by hand")
+    func decayByHand() throws {
+        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+            // Adam, wd 0.5: d = g + wd·p = 0.5 + 0.5 = 1; m = 0.1, v = 0.001; p = 1 − 0.1·1/(1 + 1e-8·…) ≈ 0.9.
+            // With ε = 0.1 the ε shows: p = 1 − 0.1 · 1 / (1 + 0.1) = 0.909090…
+            let p = try device.upload([1]), zeros = { try device.upload([0]) }
+            try device.adamUpdate(AdamStep(learningRate: 0.1, epsilon: 0.1, weightDecay: 0.5, step: 1),
+                                  parameters: p.whole, gradients: try device.upload([0.5]).whole,
+                                  firstMoment: try zeros().whole, secondMoment: try zeros().whole,
+                                  maxSecondMoment: try zeros().whole)
+            expectClose(try device.download(p.whole), [1 - 0.1 / 1.1], atol: 1e-6, "\(device.kind) Adam L2")
+            // RMSprop, wd 1, α 0.5, ε 1: d = 1 + 1 = 2; s = 0.5·4 = 2; p = 1 − 0.1·2/(√2 + 1).
+            let q = try device.upload([1])
+            try device.rmspropUpdate(RMSPropStep(learningRate: 0.1, alpha: 0.5, epsilon: 1, weightDecay: 1),
+                                     parameters: q.whole, gradients: try device.upload([1]).whole,
+                                     squareAverage: try zeros().whole, momentum: try zeros().whole)
+            expectClose(try device.download(q.whole), [1 - 0.2 / (Float(2).squareRoot() + 1)], atol: 1e-6,
+                        "\(device.kind) RMSprop decay")
+        }
+    }
+
     @Test("AMSGrad keeps the running maximum of the second moment")
     func amsgrad() throws {
         for device in [Devices.cpu, Devices.openCL] as [any Device] {

@@ -59,8 +59,12 @@ import Testing
         #expect(named.count == 2)
         #expect(named.features == [1, 2, 3, 4])
         #expect(named.classes == ["cat", "dog"])
-        // Numeric column names, but a text label name over a numeric label: a header.
-        let numbered = try csv("0,1,label\n1,2,3\n5,6,7\n")
+        // A text label over numeric ones is data, not a header: no row may be dropped on a guess.
+        let mixed = try csv("1,2,cat\n3,4,1\n5,6,2\n")
+        #expect(mixed.count == 3)
+        #expect(mixed.classes == ["1", "2", "cat"])
+        // Numeric column names with a text label name need the header stated.
+        let numbered = try csv("0,1,label\n1,2,3\n5,6,7\n", LoadOptions(header: .present))
         #expect(numbered.count == 2)
         #expect(numbered.classes == ["3", "7"])
         // Word labels without a header: not a header (the feature columns are numbers).

@@ -80,4 +80,15 @@ import Testing
         expectFailure("1 1:1\n2 4000:1\n", name: n, options: LoadOptions(maxElements: 1000), line: nil,
                       "too much data")
     }
+
+    @Test("a huge index without --features is refused instead of densified")
+    func hugeIndexNeedsFeatureCount() {
+        let text = "1 100000000:1\n2 1:1\n"
+        #expect(throws: DataError.self) { try DataLoader.parseLIBSVM(bytes: Array(text.utf8), name: "wide.svm") }
+        do {
+            _ = try DataLoader.parseLIBSVM(bytes: Array(text.utf8), name: "wide.svm")
+        } catch {
+            #expect(error.message.contains("--features"), "\(error)")
+        }
+    }
 }

@@ -8,6 +8,19 @@ import Testing
     let test = Dataset(features: [8, 5, 5, -2, 10, 6], labels: [1, 0], featureCount: 3,
                        classes: ["a", "b"])
 
+    @Test("values near ±Float.max scale to finite values (the difference overflows Float)")
+    func extremeValuesStayFinite() {
+        let extreme = Dataset(features: [3e38, -3e38, 1, -3e38, 3e38, 2], labels: [0, 1], featureCount: 3,
+                              classes: ["a", "b"])
+        for mode in [FeatureScaling.unit, .standardize] {
+            let scaled = FeatureScaler(fitting: extreme, mode: mode).apply(to: extreme)
+            #expect(scaled.features.allSatisfy { $0.isFinite }, "\(mode): \(scaled.features)")
+        }
+        let unit = FeatureScaler(fitting: extreme, mode: .unit).apply(to: extreme).features
+        // The scale 1/6e38 is a subnormal Float, so the top value lands near, not on, 1.
+        #expect(abs(unit[0] - 1) < 1e-3 && unit[3] == 0, "\(unit)")
+    }
+
     @Test func unitUsesTrainingMinMax() {
         let scaler = FeatureScaler(fitting: train, mode: .unit)
         #expect(scaler.offset == [0, 10, 5])

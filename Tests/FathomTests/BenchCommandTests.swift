@@ -39,6 +39,8 @@ struct BenchCommandTests {
     @Test("bad arguments are refused with a usage error")
     func badArguments() {
         #expect(run("bench", ["matmul", "--shapes", "3x3"]).status == 64)
+        #expect(run("bench", ["matmul", "--shapes", "99999999x99999999x99999999"]).status == 64)
+        #expect(run("bench", ["step", "--batch-size", "100000000"]).status == 64)
         #expect(run("bench", ["matmul", "--device", "tpu"]).status == 64)
         #expect(run("bench", ["matmul", "--device", "opencl", "--kernel-define", "matmul:TILE_M=30"]).status == 64)
         #expect(run("train", ["sgd", "--device", "opencl"], environment: ["FATHOM_KERNEL_DEFINES": "nonsense"]).status == 64)

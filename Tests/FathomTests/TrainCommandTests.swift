@@ -162,7 +162,14 @@ struct TrainCommandTests {
         #expect(run("train", common + ["--epochs", "1", "--checkpoint", directory + "/c.ckpt"]).status == 0)
         let rescaled = run("train", common + ["--epochs", "2", "--scale", "standardize", "--resume", directory + "/c.ckpt"])
         #expect(rescaled.status == 65)
-        #expect(rescaled.stderr.contains("other scale"), "\(rescaled.stderr)")
+        #expect(rescaled.stderr.contains("scale 'unit'"), "\(rescaled.stderr)")
+        let otherRate = run("train", common + ["--epochs", "2", "--lr", "5", "--resume", directory + "/c.ckpt"])
+        #expect(otherRate.status == 65)
+        #expect(otherRate.stderr.contains("optimizer_config"), "\(otherRate.stderr)")
+        let otherSplit = run("train", common + ["--epochs", "2", "--test-fraction", "0.5", "--resume", directory + "/c.ckpt"])
+        #expect(otherSplit.status == 65)
+        // Extending the run is allowed.
+        #expect(run("train", common + ["--epochs", "2", "--resume", directory + "/c.ckpt"]).status == 0)
     }
 
     @Test("output paths are checked before training; a missing checkpoint to resume exits 66")
@@ -176,6 +183,32 @@ struct TrainCommandTests {
         let missing = run("train", common + ["--resume", directory + "/nothing.ckpt"])
         #expect(missing.status == 66, "\(missing.stderr)")
         #expect(missing.stderr.contains("nothing.ckpt"))
+    }
+
+    @Test("a LIBSVM --test file whose largest index is lower than the training file's")
+    func narrowerLIBSVMTest() {
+        let directory = temporaryDirectory()
+        var train = ""
+        for i in 0..<30 { train += "\(i % 2) 1:\(Double(i % 2) + 0.1) 3:\(Double(i % 5) / 5)\n" }
+        writeText(directory + "/train.svm", train)
+        writeText(directory + "/test.svm", "0 1:0.1\n1 1:1.1 2:0.5\n")
+        let result = run("train", ["sgd", "--device", "cpu", "--data", directory + "/train.svm", "--test",
+                                   directory + "/test.svm", "--model", "logreg", "--epochs", "2", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"test_samples\":2"))
+    }
+
+    @Test("no test set and zero epochs are reported in words")
+    func emptyTestSetAndNoEpochs() {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        let common = ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--model", "logreg"]
+        let noTest = run("train", common + ["--epochs", "1", "--test-fraction", "0"])
+        #expect(noTest.status == 0, "\(noTest.stderr)")
+        #expect(noTest.stdout.contains("no test set") && !noTest.stdout.contains("nan"), "\(noTest.stdout)")
+        let noEpochs = run("train", common + ["--epochs", "0"])
+        #expect(noEpochs.status == 0)
+        #expect(noEpochs.stdout.contains("final: no epochs to run"), "\(noEpochs.stdout)")
     }
 
     @Test("a separate --test file is mapped onto the training classes; unknown labels are refused")

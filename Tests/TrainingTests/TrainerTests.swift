@@ -71,6 +71,23 @@ struct TrainerTests {
                 == Devices.cpu.download(straight.model.parameters.whole))
     }
 
+    @Test("a checkpoint whose counters no run produces is refused (it passed its checksum)")
+    func impossibleCounters() throws {
+        let trainer = try makeTrainer(device: Devices.cpu, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01))
+        _ = try trainer.trainEpoch()
+        let good = try trainer.checkpoint(modelSpec: "m", history: [], metadata: [:])
+        for tamper in [{ (c: inout Checkpoint) in c.epoch = -1_000_000 }, { $0.step += 1 },
+                       { $0.metadata["optimizer_step"] = "-3" }, { $0.parameters[0] = .nan }] {
+            var bad = good
+            tamper(&bad)
+            let fresh = try makeTrainer(device: Devices.cpu, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01))
+            #expect(throws: TrainingError.self) { try fresh.restore(bad, modelSpec: "m") }
+        }
+        let fresh = try makeTrainer(device: Devices.cpu, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01))
+        try fresh.restore(good, modelSpec: "m")
+        #expect(fresh.epoch == 1)
+    }
+
     @Test("a checkpoint of another model, optimizer or seed is refused")
     func mismatchedCheckpoints() throws {
         let trainer = try makeTrainer(device: Devices.cpu, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01))

@@ -201,8 +201,15 @@ public final class Trainer {
         guard checkpoint.seed == config.seed else {
             throw refuse("it was written with seed \(checkpoint.seed), this run uses \(config.seed)")
         }
-        try device.write(checkpoint.parameters, to: model.parameters.whole)
         let optimizerStep = checkpoint.metadata["optimizer_step"].flatMap { Int($0) } ?? checkpoint.step
+        // A checkpoint that passed its checksum can still carry counters no run produces.
+        guard checkpoint.epoch >= 0, checkpoint.step == checkpoint.epoch * stepsPerEpoch,
+              optimizerStep == checkpoint.step else {
+            throw refuse("its counters (epoch \(checkpoint.epoch), step \(checkpoint.step), optimizer step "
+                         + "\(optimizerStep)) do not fit \(stepsPerEpoch) steps per epoch")
+        }
+        guard checkpoint.parameters.allSatisfy(\.isFinite) else { throw refuse("its parameters are not all finite") }
+        try device.write(checkpoint.parameters, to: model.parameters.whole)
         try optimizer.restore(state: checkpoint.optimizerState, step: optimizerStep)
         epoch = checkpoint.epoch
         step = checkpoint.step
