@@ -9,6 +9,8 @@ struct ConvTests {
         ConvGeometry(batch: 3, height: 28, width: 28, channels: 1, kernelHeight: 8, kernelWidth: 8, stride: 2, padding: 3),
         ConvGeometry(batch: 2, height: 13, width: 13, channels: 16, kernelHeight: 4, kernelWidth: 4, stride: 2),
         ConvGeometry(batch: 0, height: 4, width: 4, channels: 2, kernelHeight: 2, kernelWidth: 2),
+        // Large enough for the CPU to split the samples across cores, with a ragged last chunk.
+        ConvGeometry(batch: 41, height: 28, width: 28, channels: 1, kernelHeight: 8, kernelWidth: 8, stride: 2, padding: 3),
     ]
 
     @Test("hand-computed 3x3 image, 2x2 kernel, padding 1")
@@ -60,6 +62,8 @@ struct PoolTests {
         PoolGeometry(batch: 3, height: 7, width: 5, channels: 3, kernel: 3, stride: 2),
         PoolGeometry(batch: 1, height: 6, width: 6, channels: 2, kernel: 2, stride: 2),
         PoolGeometry(batch: 0, height: 4, width: 4, channels: 2, kernel: 2, stride: 2),
+        // Large enough for the CPU to split the samples across cores, with a ragged last chunk.
+        PoolGeometry(batch: 67, height: 14, width: 14, channels: 16, kernel: 2, stride: 1),
     ]
 
     @Test("hand-computed 3x3, kernel 2, stride 1")

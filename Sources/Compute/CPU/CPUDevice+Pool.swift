@@ -1,16 +1,28 @@
 extension CPUDevice {
-    /// Calls `body(output, origin)` for every output pixel: `output` is the NHWC index of its
-    /// first channel, `origin` the NHWC index of its window's top-left input pixel (first channel).
-    private func forEachWindow(_ g: PoolGeometry, _ body: (Int, Int) -> Void) {
-        var o = 0
-        for b in 0..<g.batch {
-            for oh in 0..<g.outHeight {
-                for ow in 0..<g.outWidth {
-                    body(o, ((b * g.height + oh * g.stride) * g.width + ow * g.stride) * g.channels)
-                    o += g.channels
+    /// Calls `body(output, origin)` for every output pixel, the samples split across the cores
+    /// (each writes only its own outputs, and in the backward pass only its own input
+    /// gradient): `output` is the NHWC index of the pixel's first channel, `origin` the NHWC
+    /// index of its window's top-left input pixel. `prepare(samples)` runs first in each chunk.
+    private func forEachWindow(_ g: PoolGeometry, prepare: (Range<Int>) -> Void = { _ in },
+                               _ body: (Int, Int) -> Void) {
+        parallelSamples(g.batch, floatsPerSample: g.height * g.width * g.channels) { samples in
+            prepare(samples)
+            var o = samples.lowerBound * g.outHeight * g.outWidth * g.channels
+            for b in samples {
+                for oh in 0..<g.outHeight {
+                    for ow in 0..<g.outWidth {
+                        body(o, ((b * g.height + oh * g.stride) * g.width + ow * g.stride) * g.channels)
+                        o += g.channels
+                    }
                 }
             }
         }
+    }
+
+    /// Zeroes the input-gradient rows of `samples`, before a backward pass accumulates into them.
+    private func zeroSamples(_ dx: UnsafeMutablePointer<Float>, _ g: PoolGeometry, _ samples: Range<Int>) {
+        let size = g.height * g.width * g.channels
+        (dx + samples.lowerBound * size).update(repeating: 0, count: samples.count * size)
     }
 
     public func maxPoolForward(_ g: PoolGeometry, x: BufferSlice, y: BufferSlice,
@@ -70,9 +82,8 @@ extension CPUDevice {
                                 dx: BufferSlice) throws {
         g.checkOperands(input: dx, output: dy, argmax: argmax)
         let out = dx.host, gradient = dy.host, index = argmax.host
-        out.update(repeating: 0, count: g.inputCount)
         let rowStride = g.width * g.channels
-        forEachWindow(g) { o, origin in
+        forEachWindow(g, prepare: { zeroSamples(out, g, $0) }) { o, origin in
             for c in 0..<g.channels {
                 let position = Int(index[o + c])
                 out[origin + (position / g.kernel) * rowStride + (position % g.kernel) * g.channels + c] += gradient[o + c]
@@ -100,10 +111,9 @@ extension CPUDevice {
     public func avgPoolBackward(_ g: PoolGeometry, dy: BufferSlice, dx: BufferSlice) throws {
         g.checkOperands(input: dx, output: dy)
         let out = dx.host, gradient = dy.host
-        out.update(repeating: 0, count: g.inputCount)
         let rowStride = g.width * g.channels
         let scale = 1 / Float(g.kernel * g.kernel)
-        forEachWindow(g) { o, origin in
+        forEachWindow(g, prepare: { zeroSamples(out, g, $0) }) { o, origin in
             for kh in 0..<g.kernel {
                 for kw in 0..<g.kernel {
                     let base = origin + kh * rowStride + kw * g.channels
