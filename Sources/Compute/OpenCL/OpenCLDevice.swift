@@ -18,7 +18,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public let name: String
     /// The device as enumerated, for opening another context on it (e.g. with other tuning).
     public let info: OpenCLDeviceInfo
-    /// Tuning knobs prepended as `-D NAME=VALUE` per kernel family (e.g. `["matmul": ["TILE_M": "32"]]`).
+    /// Tuning knobs prepended as `-D NAME=VALUE` per kernel family (e.g. `["matmul": ["TILE_M": "32"]]`),
+    /// including the defaults for CPU-type devices (`cpuDeviceTuning`).
     public let kernelDefines: KernelDefines
 
     let context: cl_context
@@ -38,6 +39,10 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     ///     Defaults to `OpenCLProgramCache.defaultDirectory()` (`FATHOM_KERNEL_CACHE`).
     public init(_ info: OpenCLDeviceInfo, kernelDefines: KernelDefines = [:],
                 cacheDirectory: String? = OpenCLProgramCache.defaultDirectory()) throws(ComputeError) {
+        var kernelDefines = kernelDefines
+        if !info.isGPU {
+            for (family, values) in cpuDeviceTuning where kernelDefines[family] == nil { kernelDefines[family] = values }
+        }
         try Self.checkTuning(kernelDefines)
         self.info = info
         self.kind = info.isGPU ? .gpu : .opencl
