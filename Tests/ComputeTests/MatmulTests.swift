@@ -118,6 +118,19 @@ struct MatmulTests {
         }
     }
 
+    @Test("devices start from their measured tuning; a caller's family overrides it")
+    func defaultTuningPerDevice() throws {
+        let info = Devices.openCL.info
+        let plain = try OpenCLDevice(info, cacheDirectory: nil)
+        let expected = info.isGPU ? (gpuTuning.first { info.name.contains($0.deviceName) }?.defines ?? [:]) : cpuDeviceTuning
+        #expect(defaultTuning(for: info) == expected)
+        for (family, values) in expected { #expect(plain.kernelDefines[family] == values) }
+        let overridden = try OpenCLDevice(info, kernelDefines: ["matmul": ["TILE_M": "32", "WPT_M": "2"]],
+                                          cacheDirectory: nil)
+        #expect(overridden.kernelDefines["matmul"] == ["TILE_M": "32", "WPT_M": "2"])
+        #expect(overridden.kernelDefines["reduce"] == expected["reduce"])
+    }
+
     @Test("tuning overrides are parsed, and inconsistent tiles are refused")
     func tuningParsing() throws {
         #expect(try parseKernelDefines("matmul:TILE_M=128,matmul:WPT_M=8,reduce:REDUCE_GROUP=128")

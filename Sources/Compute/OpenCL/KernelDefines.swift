@@ -39,6 +39,19 @@ public let cpuDeviceTuning: KernelDefines = [
     "loss": ["STATS_GROUP": "16"],
 ]
 
+/// Measured tuning for GPUs, matched by a substring of the device name (the first match wins),
+/// as CLBlast's database does. Empty until a GPU sweep (`bench matmul --sweep`, run by
+/// `Benchmarks/gpu-check.sh`) has been recorded in Benchmarks/README.md; a GPU without an entry
+/// uses the `#ifndef` defaults of the kernels.
+public let gpuTuning: [(deviceName: String, defines: KernelDefines)] = []
+
+/// The tuning a device gets unless the caller overrides a family: `cpuDeviceTuning` for
+/// OpenCL devices that are not GPUs, the matching `gpuTuning` entry for GPUs, else nothing.
+public func defaultTuning(for device: OpenCLDeviceInfo) -> KernelDefines {
+    guard device.isGPU else { return cpuDeviceTuning }
+    return gpuTuning.first { device.name.contains($0.deviceName) }?.defines ?? [:]
+}
+
 /// Matmul tile configurations worth trying on a new GPU, the default first. Each keeps
 /// 256 work-items per group and at most 33 KiB of local memory.
 public let matmulTuningCandidates: [KernelDefines] = [

@@ -19,7 +19,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// The device as enumerated, for opening another context on it (e.g. with other tuning).
     public let info: OpenCLDeviceInfo
     /// Tuning knobs prepended as `-D NAME=VALUE` per kernel family (e.g. `["matmul": ["TILE_M": "32"]]`),
-    /// including the defaults for CPU-type devices (`cpuDeviceTuning`).
+    /// including the measured defaults for this device (`defaultTuning(for:)`).
     public let kernelDefines: KernelDefines
 
     let context: cl_context
@@ -40,8 +40,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public init(_ info: OpenCLDeviceInfo, kernelDefines: KernelDefines = [:],
                 cacheDirectory: String? = OpenCLProgramCache.defaultDirectory()) throws(ComputeError) {
         var kernelDefines = kernelDefines
-        if !info.isGPU {
-            for (family, values) in cpuDeviceTuning where kernelDefines[family] == nil { kernelDefines[family] = values }
+        for (family, values) in defaultTuning(for: info) where kernelDefines[family] == nil {
+            kernelDefines[family] = values
         }
         try Self.checkTuning(kernelDefines)
         self.info = info
