@@ -87,7 +87,7 @@ func kernelSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Do
 /// `--kernel-define family:NAME=VALUE` (repeatable), merged over `FATHOM_KERNEL_DEFINES`.
 struct TuningOptions: ParsableArguments {
     @Option(name: .customLong("kernel-define"),
-            help: "Kernel tuning override family:NAME=VALUE, e.g. matmul:TILE_M=128 (repeatable; also FATHOM_KERNEL_DEFINES).")
+            help: "Kernel tuning override family:NAME=VALUE, e.g. matmul:TILE_M=128 or matmul-narrow:TILE_N=16 (repeatable; also FATHOM_KERNEL_DEFINES).")
     var kernelDefines: [String] = []
 
     func merged() throws -> KernelDefines {

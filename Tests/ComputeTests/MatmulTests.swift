@@ -1,4 +1,4 @@
-import Compute
+@testable import Compute
 import Testing
 
 #if canImport(Glibc)
@@ -115,6 +115,30 @@ struct MatmulTests {
             let c = try device.makeBuffer(count: s.cCount)
             try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
             expectClose(try device.download(c.whole), expected, atol: 1e-4, "candidate \(index) \(s)")
+        }
+    }
+
+    @Test("narrow products run on their own build, tuned independently")
+    func narrowVariant() throws {
+        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: [
+            "matmul": ["TILE_M": "128", "TILE_N": "128", "WPT_M": "8", "WPT_N": "8"],
+            "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "8", "WPT_M": "4", "WPT_N": "1"],
+        ], cacheDirectory: nil)
+        let narrow = GemmShape(m: 300, n: 7, k: 45, transposeB: true), wide = GemmShape(m: 70, n: 33, k: 20)
+        #expect(device.matmulVariant(for: narrow) == "matmul-narrow")
+        #expect(device.matmulVariant(for: wide) == "matmul")
+        #expect(device.matmulVariant(for: GemmShape(m: 32, n: 4096, k: 3)) == "matmul-narrow")
+        for s in [narrow, wide] {
+            let a = randomValues(s.aCount, seed: 15), b = randomValues(s.bCount, seed: 16)
+            let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
+                                         bias: nil, activation: .identity)
+            let c = try device.makeBuffer(count: s.cCount)
+            try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+            expectClose(try device.download(c.whole), expected, atol: 1e-4, "\(s)")
+        }
+        #expect(throws: ComputeError.self) {
+            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul-narrow": ["TILE_N": "20", "WPT_N": "3"]],
+                             cacheDirectory: nil)
         }
     }
 

@@ -32,7 +32,9 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 /// group and much work per work-item. Measured on PoCL 3.1 (2-core EPYC, 2026-12-01):
 /// - matmul, 128×128 tiles with 8×8 per work-item: `bench matmul --sweep` timed five
 ///   mlp:512,256 training products at 96.8 ms in all, against 211.7 ms with the GPU defaults;
-/// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms.
+/// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms;
+/// - narrow products keep the kernel's 64×64 defaults, which ran the cnn's products at batch 256
+///   in 428 ms against 619 ms with the 128×128 tiles.
 public let cpuDeviceTuning: KernelDefines = [
     "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8"],
     "reduce": ["REDUCE_GROUP": "16"],
@@ -52,13 +54,28 @@ public func defaultTuning(for device: OpenCLDeviceInfo) -> KernelDefines {
     return gpuTuning.first { device.name.contains($0.deviceName) }?.defines ?? [:]
 }
 
-/// Matmul tile configurations worth trying on a new GPU, the default first. Each keeps
-/// 256 work-items per group and at most 33 KiB of local memory.
+/// The matmul build used for narrow products (M or N at most `narrowMatmulLimit`, such as a
+/// convolution's few output channels or a classifier's ten logits): large tiles would leave most
+/// of each work-group idle there, so it has its own tuning, `kernelDefines["matmul-narrow"]`.
+public let narrowMatmulVariant = "matmul-narrow"
+
+/// Products with M or N up to this size use `narrowMatmulVariant`.
+public let narrowMatmulLimit = 32
+
+/// The kernel family a variant is built from: "matmul-narrow" → "matmul".
+func sourceFamily(of variant: String) -> String {
+    String(variant.prefix { $0 != "-" })
+}
+
+/// Matmul tile configurations worth trying on a new GPU, the default first, each applied to the
+/// wide and the narrow builds alike. Each keeps 256 work-items per group and at most 33 KiB of
+/// local memory.
 public let matmulTuningCandidates: [KernelDefines] = [
     (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
     (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
 ].map { m, n, k, wm, wn in
-    ["matmul": ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]]
+    let tiles = ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]
+    return ["matmul": tiles, narrowMatmulVariant: tiles]
 }
 
 extension OpenCLDevice {
@@ -77,17 +94,20 @@ extension OpenCLDevice {
     /// not split into whole work-items would leave parts of C unwritten, and the tree reductions
     /// need power-of-two groups.
     static func checkTuning(_ defines: KernelDefines) throws(ComputeError) {
-        let shaping = [("matmul", "TILE_M"), ("matmul", "TILE_N"), ("matmul", "TILE_K"), ("matmul", "WPT_M"),
-                       ("matmul", "WPT_N"), ("reduce", "REDUCE_GROUP"), ("loss", "STATS_GROUP")]
+        let matmulKnobs = ["TILE_M", "TILE_N", "TILE_K", "WPT_M", "WPT_N"]
+        let shaping = ["matmul", narrowMatmulVariant].flatMap { variant in matmulKnobs.map { (variant, $0) } }
+            + [("reduce", "REDUCE_GROUP"), ("loss", "STATS_GROUP")]
         for (family, name) in shaping {
             if let text = defines[family]?[name], (Int(text) ?? 0) <= 0 {
                 throw ComputeError.invalidTuning("\(family) \(name)=\(text) must be a positive integer")
             }
         }
         let value = { (family: String, name: String, fallback: Int) in tuning(defines, family, name, default: fallback) }
-        guard value("matmul", "TILE_M", 64) % value("matmul", "WPT_M", 4) == 0,
-              value("matmul", "TILE_N", 64) % value("matmul", "WPT_N", 4) == 0 else {
-            throw ComputeError.invalidTuning("matmul TILE_M and TILE_N must be multiples of WPT_M and WPT_N")
+        for variant in ["matmul", narrowMatmulVariant] {
+            guard value(variant, "TILE_M", 64) % value(variant, "WPT_M", 4) == 0,
+                  value(variant, "TILE_N", 64) % value(variant, "WPT_N", 4) == 0 else {
+                throw ComputeError.invalidTuning("\(variant) TILE_M and TILE_N must be multiples of WPT_M and WPT_N")
+            }
         }
         for (family, name) in [("reduce", "REDUCE_GROUP"), ("loss", "STATS_GROUP")] {
             let group = value(family, name, 256)

@@ -1,18 +1,25 @@
 extension OpenCLDevice {
-    /// The tile shape `Kernels/matmul.cl` is built with: its `#ifndef` defaults unless
-    /// overridden through `kernelDefines["matmul"]`. The host needs it for the launch geometry.
-    var matmulTiles: (m: Int, n: Int, threadsM: Int, threadsN: Int) {
-        let tileM = tuning("matmul", "TILE_M", default: 64), tileN = tuning("matmul", "TILE_N", default: 64)
-        return (tileM, tileN, tileM / tuning("matmul", "WPT_M", default: 4), tileN / tuning("matmul", "WPT_N", default: 4))
+    /// The build of `Kernels/matmul.cl` a product of this shape runs on: the narrow variant when
+    /// M or N is at most `narrowMatmulLimit`, else the wide one.
+    func matmulVariant(for shape: GemmShape) -> String {
+        min(shape.m, shape.n) <= narrowMatmulLimit ? narrowMatmulVariant : "matmul"
+    }
+
+    /// The tile shape `variant` is built with: the kernel's `#ifndef` defaults unless overridden
+    /// through `kernelDefines[variant]`. The host needs it for the launch geometry.
+    func matmulTiles(_ variant: String) -> (m: Int, n: Int, threadsM: Int, threadsN: Int) {
+        let tileM = tuning(variant, "TILE_M", default: 64), tileN = tuning(variant, "TILE_N", default: 64)
+        return (tileM, tileN, tileM / tuning(variant, "WPT_M", default: 4), tileN / tuning(variant, "WPT_N", default: 4))
     }
 
     public func gemm(_ shape: GemmShape, alpha: Float, a: BufferSlice, b: BufferSlice, beta: Float,
                      c: BufferSlice, bias: BufferSlice?, activation: Activation) throws {
         shape.checkOperands(a: a, b: b, c: c, bias: bias)
-        let tiles = matmulTiles
+        let variant = matmulVariant(for: shape)
+        let tiles = matmulTiles(variant)
         let groupsM = (shape.m + tiles.m - 1) / tiles.m
         let groupsN = (shape.n + tiles.n - 1) / tiles.n
-        try launch("matmul", "sgemm",
+        try launch(variant, "sgemm",
                    global: [groupsN * tiles.threadsN, groupsM * tiles.threadsM],
                    local: [tiles.threadsN, tiles.threadsM], [
                        .int(shape.m), .int(shape.n), .int(shape.k), .float(alpha),

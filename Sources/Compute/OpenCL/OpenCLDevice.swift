@@ -137,17 +137,20 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// Builds every embedded kernel family now, so that compile time stays out of later timings
     /// and a broken kernel is reported at start-up.
     public func compileAllKernels() throws {
-        for index in 0..<fathom_kernel_family_count() {
-            guard let name = fathom_kernel_family_name(index) else { continue }
-            _ = try programs.program(family: String(cString: name), defines: kernelDefines[String(cString: name)] ?? [:])
+        var variants = (0..<fathom_kernel_family_count()).compactMap { fathom_kernel_family_name($0).map { String(cString: $0) } }
+        variants.append(narrowMatmulVariant)
+        for variant in variants {
+            _ = try programs.program(family: sourceFamily(of: variant), defines: kernelDefines[variant] ?? [:])
         }
     }
 
-    func kernel(_ family: String, _ function: String) throws -> cl_kernel {
+    /// `kernel` of `variant`: a kernel family ("matmul") or a differently tuned build of one
+    /// ("matmul-narrow"), whose tuning is `kernelDefines[variant]`.
+    func kernel(_ variant: String, _ function: String) throws -> cl_kernel {
         try lock.withLock {
-            let key = family + "/" + function
+            let key = variant + "/" + function
             if let kernel = kernels[key] { return kernel }
-            let program = try programs.program(family: family, defines: kernelDefines[family] ?? [:])
+            let program = try programs.program(family: sourceFamily(of: variant), defines: kernelDefines[variant] ?? [:])
             var status: cl_int = 0
             guard let kernel = clCreateKernel(program, function, &status), status == CL_SUCCESS else {
                 throw ComputeError.openCL(call: "clCreateKernel(\(function))", code: status)
@@ -157,13 +160,14 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         }
     }
 
-    /// Queues `family/function` over `global` work-items (rounded up to whole work-groups of
-    /// `local`; kernels check bounds). Nothing is launched when any global size is 0.
-    func launch(_ family: String, _ function: String, global: [Int], local: [Int],
+    /// Queues `function` of `variant` (a kernel family or a tuned build of one) over `global`
+    /// work-items (rounded up to whole work-groups of `local`; kernels check bounds). Nothing is
+    /// launched when any global size is 0.
+    func launch(_ variant: String, _ function: String, global: [Int], local: [Int],
                 _ arguments: [KernelArgument]) throws {
         precondition(global.count == local.count && !global.isEmpty, "work size dimensions differ")
         if global.contains(0) { return }
-        let kernel = try kernel(family, function)
+        let kernel = try kernel(variant, function)
         try lock.withLock {
             var index: cl_uint = 0
             func set<T: BitwiseCopyable>(_ value: T) throws(ComputeError) {
