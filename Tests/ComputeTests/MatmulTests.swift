@@ -35,6 +35,18 @@ struct MatmulCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(m)x\(n)x\(k)" }
 }
 
+/// Runs `C = op(A)·op(B)` for `s` on `device` with seeded operands and compares it with the
+/// naive reference.
+func expectProduct(_ s: GemmShape, on device: any Device, seeds: (UInt64, UInt64), _ what: String,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let a = randomValues(s.aCount, seed: seeds.0), b = randomValues(s.bCount, seed: seeds.1)
+    let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
+                                 bias: nil, activation: .identity)
+    let c = try device.makeBuffer(count: s.cCount)
+    try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+    expectClose(try device.download(c.whole), expected, atol: 1e-4, what, sourceLocation: sourceLocation)
+}
+
 @Suite("matmul: OpenCL and OpenBLAS against a naive reference")
 struct MatmulTests {
     static let shapes: [MatmulCase] = [
@@ -97,24 +109,14 @@ struct MatmulTests {
             "matmul": ["TILE_M": "32", "TILE_N": "16", "TILE_K": "8", "WPT_M": "2", "WPT_N": "2"],
         ], cacheDirectory: nil)
         let s = GemmShape(m: 45, n: 29, k: 77, transposeB: true)
-        let a = randomValues(s.aCount, seed: 11), b = randomValues(s.bCount, seed: 12)
-        let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
-                                     bias: nil, activation: .identity)
-        let c = try device.makeBuffer(count: s.cCount)
-        try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
-        expectClose(try device.download(c.whole), expected, atol: 1e-4, "retuned OpenCL matmul")
+        try expectProduct(s, on: device, seeds: (11, 12), "retuned OpenCL matmul")
     }
 
     @Test("every tuning candidate computes the same product", arguments: matmulTuningCandidates.indices)
     func tuningCandidates(_ index: Int) throws {
         let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: matmulTuningCandidates[index], cacheDirectory: nil)
         for s in [GemmShape(m: 131, n: 67, k: 45, transposeA: true), GemmShape(m: 5, n: 129, k: 17, transposeB: true)] {
-            let a = randomValues(s.aCount, seed: 13), b = randomValues(s.bCount, seed: 14)
-            let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
-                                         bias: nil, activation: .identity)
-            let c = try device.makeBuffer(count: s.cCount)
-            try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
-            expectClose(try device.download(c.whole), expected, atol: 1e-4, "candidate \(index) \(s)")
+            try expectProduct(s, on: device, seeds: (13, 14), "candidate \(index) \(s)")
         }
     }
 
@@ -129,12 +131,7 @@ struct MatmulTests {
         #expect(device.matmulVariant(for: wide) == "matmul")
         #expect(device.matmulVariant(for: GemmShape(m: 32, n: 4096, k: 3)) == "matmul-narrow")
         for s in [narrow, wide] {
-            let a = randomValues(s.aCount, seed: 15), b = randomValues(s.bCount, seed: 16)
-            let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: s.cCount),
-                                         bias: nil, activation: .identity)
-            let c = try device.makeBuffer(count: s.cCount)
-            try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
-            expectClose(try device.download(c.whole), expected, atol: 1e-4, "\(s)")
+            try expectProduct(s, on: device, seeds: (15, 16), "\(s)")
         }
         #expect(throws: ComputeError.self) {
             try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul-narrow": ["TILE_N": "20", "WPT_N": "3"]],
