@@ -118,7 +118,12 @@ public struct SupervisedRun {
             while trainer.epoch < config.epochs {
                 let epochStart = clock.now
                 let label = "epoch \(trainer.epoch + 1)/\(config.epochs)"
+                // At most 20 redraws a second: with small batches a redraw per step would cost
+                // more terminal output than the training is worth.
+                var lastDraw = clock.now - .seconds(1)
                 let (trainLoss, trainAccuracy) = try trainer.trainEpoch(progress: showProgress ? { done, total in
+                    guard done == total || clock.now - lastDraw >= .milliseconds(50) else { return }
+                    lastDraw = clock.now
                     Console.progress(label, done: done, total: total)
                 } : nil)
                 let (testLoss, testAccuracy) = try trainer.evaluate(test)
