@@ -172,6 +172,24 @@ struct TrainCommandTests {
         #expect(run("train", common + ["--epochs", "2", "--resume", directory + "/c.ckpt"]).status == 0)
     }
 
+    @Test("a progress bar on a terminal, none when stdout is not one")
+    func progressBar() {
+        let directory = temporaryDirectory()
+        writeText(directory + "/small.csv", Self.smallCSV())
+        let arguments = ["sgd", "--device", "cpu", "--data", directory + "/small.csv", "--model", "logreg",
+                         "--epochs", "2", "--batch-size", "4"]
+        let piped = run("train", arguments)
+        #expect(piped.status == 0)
+        #expect(!piped.stdout.contains("\r") && !piped.stdout.contains("["), "\(piped.stdout)")
+        // script(1) (util-linux, in every Debian) gives the command a pseudo-terminal.
+        let command = ([buildDirectory + "/train"] + arguments).joined(separator: " ")
+        let terminal = readText(directory + "/tty.txt")
+        let status = system("FATHOM_KERNEL_CACHE=off script -qec '\(command)' \(directory)/tty.txt >/dev/null 2>&1")
+        let recorded = readText(directory + "/tty.txt")
+        #expect(status == 0 && terminal.isEmpty)
+        #expect(recorded.contains("epoch 1/2 [") && recorded.contains("] 12/12"), "\(recorded)")
+    }
+
     @Test("output paths are checked before training; a missing checkpoint to resume exits 66")
     func outputAndInputPaths() {
         let directory = temporaryDirectory()
