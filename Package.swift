@@ -44,7 +44,7 @@ let package = Package(
         // MARK: - Command line
         .target(
             name: "CommandLineSupport",
-            dependencies: ["Fathom", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Fathom", "SystemIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "train",
             dependencies: ["CommandLineSupport", "Fathom",

@@ -120,10 +120,6 @@ enum AtomicFile {
         }
     }
 
-    /// The directory part of `path` ("." for a bare file name, "/" for a file in the root).
-    static func directoryName(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[path.startIndex..<slash])
-    }
+    /// The directory part of `path` (see `FileIO.directoryName(of:)`).
+    static func directoryName(of path: String) -> String { FileIO.directoryName(of: path) }
 }

@@ -1,4 +1,5 @@
 import Artifacts
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,7 @@ public struct SupervisedRun {
     public func run() throws {
         // An unwritable output directory should stop the run now, not after the first epoch.
         for path in [options.checkpoint, options.plot, options.metrics].compactMap({ $0 }) {
-            let slash = path.lastIndex(of: "/")
-            let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            let directory = FileIO.directoryName(of: path)
             if access(directory, W_OK) != 0 {
                 throw CommandFailure("\(path): cannot write into \(directory)", status: ExitStatus.cannotCreate)
             }

@@ -83,6 +83,13 @@ public enum FileIO {
         try writeAll(bytes, to: descriptor, path: path)
     }
 
+    /// The directory part of `path`: "." for a bare file name, "/" for a file in the root.
+    public static func directoryName(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[path.startIndex..<slash])
+    }
+
     /// `strerror(code)`, or "error N".
     public static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }

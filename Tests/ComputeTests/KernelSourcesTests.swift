@@ -14,6 +14,18 @@ let packageRoot: String = {
     return parts.joined(separator: "/")
 }()
 
+/// Names of the entries of `directory` ending in `suffix`, or nil when it cannot be opened.
+func fileNames(in directory: String, suffix: String) -> [String]? {
+    guard let dir = opendir(directory) else { return nil }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name.hasSuffix(suffix) { names.append(name) }
+    }
+    return names
+}
+
 func readFile(_ path: String) -> [UInt8]? { try? FileIO.read(path) }
 
 @Suite("kernel sources, builds and the program cache")
@@ -25,16 +37,11 @@ struct KernelSourcesTests {
     @Test("every Kernels/*.cl file is embedded byte for byte")
     func embeddedBytesEqualFiles() throws {
         let directory = packageRoot + "/Kernels"
-        guard let dir = opendir(directory) else {
+        guard let names = fileNames(in: directory, suffix: ".cl") else {
             Issue.record("cannot open \(directory)")
             return
         }
-        var onDisk: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(".cl") { onDisk.append(String(name.dropLast(3))) }
-        }
-        closedir(dir)
+        let onDisk = names.map { String($0.dropLast(3)) }
         #expect(onDisk.sorted() == Self.families.sorted())
         for family in Self.families {
             let file = readFile("\(directory)/\(family).cl")
@@ -82,16 +89,11 @@ struct KernelSourcesTests {
         #expect(second.programCacheDiskHits == 1)
 
         // Flip bytes in every cached entry: the next device must rebuild and still compute.
-        guard let dir = opendir(directory) else {
+        guard let names = fileNames(in: directory, suffix: ".bin") else {
             Issue.record("no cache directory was created")
             return
         }
-        var entries: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(".bin") { entries.append(directory + "/" + name) }
-        }
-        closedir(dir)
+        let entries = names.map { directory + "/" + $0 }
         #expect(entries.count == 1)
         for path in entries {
             guard var bytes = readFile(path) else { continue }

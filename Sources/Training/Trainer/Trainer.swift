@@ -88,7 +88,7 @@ public final class Trainer {
                                stream: PhiloxStream.Streams.shuffle)
         philoxShuffle(&order, using: &rng)
         try device.write(order, to: permutation.whole)
-        try device.write([0, 0, 0, -1], to: statistics.whole)
+        try resetStatistics()
 
         for batchIndex in 0..<stepsPerEpoch {
             let start = batchIndex * config.batchSize
@@ -105,6 +105,12 @@ public final class Trainer {
         epoch += 1
         let samples = Double(max(totals[2], 1))
         return (Double(totals[0]) / samples, Double(totals[1]) / samples)
+    }
+
+    /// Zero loss and accuracy totals and "no divergent step yet" (-1), the layout
+    /// `accumulateStatistics` keeps.
+    private func resetStatistics() throws {
+        try device.write([0, 0, 0, -1], to: statistics.whole)
     }
 
     /// One optimizer step on the training samples whose indices (as floats) are in `indices`:
@@ -143,7 +149,7 @@ public final class Trainer {
     public func evaluate(_ data: DeviceDataset) throws -> (loss: Double, accuracy: Double) {
         precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
         guard data.count > 0 else { return (.nan, .nan) }
-        try device.write([0, 0, 0, -1], to: statistics.whole)
+        try resetStatistics()
         let width = model.inputShape.count
         var start = 0
         while start < data.count {
