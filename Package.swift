@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // CUDA's driver API and NVRTC: declarations only, for libraries loaded with dlopen.
+        .systemLibrary(name: "CCUDA"),
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "SystemIO"),
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "KernelSources", "Philox", "SystemIO"]),
+            dependencies: ["COpenCL", "CCUDA", "CBLAS", "KernelSources", "Philox", "SystemIO"]),
 
         // MARK: - Data, artifacts, training
         .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox", "SystemIO"]),

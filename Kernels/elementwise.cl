@@ -43,14 +43,16 @@ __kernel void activation_backward(const int n, const int activation,
     dx[offDx + i] = d;
 }
 
-// dst[r][:] = src[index[r]][:] for r < rows; indices are stored as floats (exact below 2^24).
+// dst[r][:] = src[index[r]][:] for r < rows. Rows are copied as 32-bit words, so one kernel
+// gathers float features and integer labels alike. The host guarantees every index is a row of
+// src: index buffers are range-checked when they are written.
 __kernel void gather_rows(const int rows, const int width,
-                          __global const float *src, const int offSrc,
-                          __global const float *index, const int offIndex,
-                          __global float *dst, const int offDst) {
+                          __global const uint *src, const int offSrc,
+                          __global const int *index, const int offIndex,
+                          __global uint *dst, const int offDst) {
     const int e = get_global_id(0);
     if (e >= rows * width) return;
     const int r = e / width, c = e % width;
-    const int s = (int)index[offIndex + r];
+    const int s = index[offIndex + r];
     dst[offDst + e] = src[offSrc + s * width + c];
 }

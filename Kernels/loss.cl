@@ -8,10 +8,10 @@
 //   loss[r]    = logsumexp(z_r) − z_r[label_r]
 //   correct[r] = 1 if the first arg-max of z_r is label_r, else 0
 //   grad[r][:] = scale · (softmax(z_r) − onehot(label_r))      (only when hasGrad)
-// Labels are stored as floats (exact below 2^24).
+// Labels are class ids, range-checked against `classes` when the label buffer was written.
 __kernel void softmax_xent(const int rows, const int classes,
                            __global const float *logits, const int offLogits,
-                           __global const float *labels, const int offLabels,
+                           __global const int *labels, const int offLabels,
                            __global float *loss, const int offLoss,
                            __global float *correct, const int offCorrect,
                            __global float *grad, const int offGrad,
@@ -19,7 +19,7 @@ __kernel void softmax_xent(const int rows, const int classes,
     const int r = get_global_id(0);
     if (r >= rows) return;
     __global const float *z = logits + offLogits + r * classes;
-    const int y = (int)labels[offLabels + r];
+    const int y = labels[offLabels + r];
     float zmax = z[0];
     int best = 0;
     for (int c = 1; c < classes; c++)

@@ -15,7 +15,8 @@ struct Measurement {
     var flops: Double? = nil
     var bytes: Double? = nil
     var validated: Bool
-    /// "events" (OpenCL profiling, kernel time only) or "wall" (host clock around a synchronised run).
+    /// "events" (OpenCL profiling or CUDA events, kernel time only) or "wall" (host clock around a
+    /// synchronised run).
     var timing = "wall"
     /// Kernel tuning overrides in force, e.g. "TILE_M=128 WPT_M=8" (sweeps only).
     var config: String?
@@ -68,8 +69,10 @@ struct Reporter {
     func note(_ text: String) { if !json { Console.line(text) } }
 }
 
-/// Wall-clock seconds of `body`, which must leave the device idle (it synchronises).
+/// Wall-clock seconds of `body` from an idle device until its work is done (it synchronises
+/// before and after).
 func wallSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Double {
+    try device.synchronize()
     let clock = ContinuousClock()
     let start = clock.now
     try body()
@@ -77,17 +80,22 @@ func wallSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Doub
     return seconds(clock.now - start)
 }
 
-/// Seconds of one run of `body`: kernel time from OpenCL profiling events on an OpenCL device,
-/// wall-clock time on the CPU (which runs synchronously).
+/// Seconds of one run of `body`: kernel time from profiling events on a kernel device (OpenCL,
+/// CUDA), wall-clock time on the CPU (which runs synchronously).
 func kernelSeconds(_ device: any Device, _ body: () throws -> Void) throws -> Double {
-    if let openCL = device as? OpenCLDevice { return try openCL.deviceTime(body) }
+    if let kernels = device as? KernelDevice { return try kernels.deviceTime(body) }
     return try wallSeconds(device, body)
+}
+
+/// How `kernelSeconds` times `device`: "events" or "wall".
+func kernelTiming(_ device: any Device) -> String {
+    device is KernelDevice ? "events" : "wall"
 }
 
 /// `--kernel-define family:NAME=VALUE` (repeatable), merged over `FATHOM_KERNEL_DEFINES`.
 struct TuningOptions: ParsableArguments {
     @Option(name: .customLong("kernel-define"),
-            help: "Kernel tuning override family:NAME=VALUE, e.g. matmul:TILE_M=128 or matmul-narrow:TILE_N=16 (repeatable; also FATHOM_KERNEL_DEFINES).")
+            help: "Kernel tuning override build:NAME=VALUE, e.g. matmul:TILE_M=128 or matmul-narrow:TILE_N=16 (repeatable; also FATHOM_KERNEL_DEFINES; the knobs are listed by bench compile --knobs).")
     var kernelDefines: [String] = []
 
     func merged() throws -> KernelDefines {
@@ -99,17 +107,17 @@ struct TuningOptions: ParsableArguments {
     }
 }
 
-/// `--device cpu,opencl`: the backends to run side by side; `auto` resolves once.
+/// `--device cpu,opencl,cuda`: the backends to run side by side; `auto` resolves once.
 func parseDevices(_ text: String, tuning: TuningOptions) throws -> [any Device] {
     let defines = try tuning.merged()
     var devices: [any Device] = []
     for part in text.split(separator: ",") {
         guard let kind = DeviceKind(rawValue: String(part)) else {
-            throw CommandFailure("unknown device '\(part)' (expected gpu, cpu, opencl or auto)", status: 64)
+            throw CommandFailure("unknown device '\(part)' (expected gpu, cuda, cpu, opencl or auto)", status: 64)
         }
         let device = try makeDevice(kind, kernelDefines: defines)
         if kind == .auto { Console.error("device: auto chose \(device.kind.rawValue): \(device.name)") }
-        if let openCL = device as? OpenCLDevice { try openCL.compileAllKernels() }
+        if let kernels = device as? KernelDevice { try kernels.compileAllKernels() }
         devices.append(device)
     }
     return devices

@@ -1,14 +1,16 @@
 import ArgumentParser
 import CommandLineSupport
 import Compute
+import Philox
 
-/// `bench kernels`: every non-matmul kernel family at the sizes of an MNIST training step,
-/// validated against the CPU reference, with effective memory bandwidth.
+/// `bench kernels`: every kernel family of the registry but matmul (which `bench matmul` times)
+/// at the sizes of an MNIST training step, validated against the CPU reference, with effective
+/// memory bandwidth. A family without a case here is an error, so a new family cannot be left out.
 struct KernelsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Time every kernel family at training sizes, validated first.")
 
-    @Option(help: "Comma-separated backends: gpu, cpu, opencl, auto.")
+    @Option(help: "Comma-separated backends: gpu, cuda, cpu, opencl, auto.")
     var device = "cpu"
 
     @Option(help: "Timed repeats per kernel (after one warm-up).")
@@ -27,6 +29,10 @@ struct KernelsBench: ParsableCommand {
         let bytes: Double
         let inputs: [Int]
         let outputs: [Int]
+        /// Output element types, float unless given.
+        var outputTypes: [ElementType] = []
+        /// Tolerance relative to max(1, |reference|); random fills must agree exactly.
+        var tolerance: Float = 1e-4
         let run: @Sendable (any Device, [DeviceBuffer]) throws -> Void
     }
 
@@ -36,6 +42,7 @@ struct KernelsBench: ParsableCommand {
                                 stride: 2, padding: 3)
         let pool = PoolGeometry(batch: batch, height: 14, width: 14, channels: 16, kernel: 2, stride: 1)
         let params = 535_818
+        let noise = PhiloxKey(seed: 7, step: 3, stream: PhiloxStream.Streams.noise)
         return [
             Case(family: "elementwise", name: "relu_backward", shape: "256x512", bytes: 3 * 4 * 131_072,
                  inputs: [131_072, 131_072], outputs: [131_072]) { d, b in
@@ -75,11 +82,29 @@ struct KernelsBench: ParsableCommand {
                 try d.sgdUpdate(SGDStep(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), parameters: b[0].whole,
                                 gradients: b[1].whole, momentum: b[2].whole)
             },
+            Case(family: "random", name: "normal", shape: "535818", bytes: 4 * Double(params),
+                 inputs: [], outputs: [params], tolerance: 0) { d, b in
+                try d.fillRandom(b[0].whole, .normal, key: noise, start: .start, scale: 1)
+            },
+            Case(family: "random", name: "uniform", shape: "535818", bytes: 4 * Double(params),
+                 inputs: [], outputs: [params], tolerance: 0) { d, b in
+                try d.fillRandom(b[0].whole, .uniform, key: noise, start: .start, scale: 1)
+            },
+            Case(family: "random", name: "bits", shape: "535818", bytes: 4 * Double(params),
+                 inputs: [], outputs: [params], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.fillRandomBits(b[0].whole, key: noise, start: .start)
+            },
         ]
     }()
 
     func run() throws {
         runReportingFailures(command: "bench kernels") {
+            let covered = Set(Self.cases.map(\.family))
+            let missing = KernelRegistry.families.map(\.name).filter { $0 != "matmul" && !covered.contains($0) }
+            guard missing.isEmpty else {
+                throw CommandFailure("bench kernels has no case for kernel families \(missing.joined(separator: ", "))",
+                                     status: 70)
+            }
             let reporter = Reporter(json: json)
             let devices = try parseDevices(device, tuning: tuning)
             let reference = CPUDevice()
@@ -87,7 +112,7 @@ struct KernelsBench: ParsableCommand {
                 let expected = try outputs(of: c, on: reference)
                 for device in devices {
                     let got = try outputs(of: c, on: device)
-                    let validated = zip(got, expected).allSatisfy { agrees($0, $1, tolerance: 1e-4) }
+                    let validated = zip(got, expected).allSatisfy { agrees($0, $1, tolerance: c.tolerance) }
                     let buffers = try makeBuffers(c, on: device)
                     _ = try kernelSeconds(device) { try c.run(device, buffers) }
                     var times: [Double] = []
@@ -95,29 +120,47 @@ struct KernelsBench: ParsableCommand {
                     reporter.report(Measurement(kernel: c.family, device: device.kind, backend: c.name,
                                                 deviceName: device.name, shape: c.shape, seconds: times,
                                                 bytes: c.bytes, validated: validated,
-                                                timing: device is OpenCLDevice ? "events" : "wall"))
+                                                timing: kernelTiming(device)))
                 }
             }
         }
     }
 
-    /// Inputs from a fixed seed (labels as valid class ids), outputs zeroed.
+    /// Inputs from a fixed seed (labels as an index buffer of valid class ids), outputs zeroed.
     private func makeBuffers(_ c: Case, on device: any Device) throws -> [DeviceBuffer] {
         var buffers: [DeviceBuffer] = []
         for (i, count) in c.inputs.enumerated() {
+            if c.family == "loss" && i == 1 {
+                buffers.append(try device.uploadIndices((0..<count).map { Int32($0 % 10) }, below: 10))
+                continue
+            }
             var values = randomFloats(count, seed: UInt64(10 + i))
-            if c.family == "loss" && i == 1 { values = (0..<count).map { Float($0 % 10) } }
             if c.family == "optim" && i >= 2 { values = values.map { abs($0) } }
             buffers.append(try device.upload(values))
         }
-        for count in c.outputs { buffers.append(try device.upload([Float](repeating: 0, count: count))) }
+        for (i, count) in c.outputs.enumerated() {
+            switch i < c.outputTypes.count ? c.outputTypes[i] : .float32 {
+            case .uint32: buffers.append(try device.upload([UInt32](repeating: 0, count: count)))
+            case .int32: buffers.append(try device.upload([Int32](repeating: 0, count: count)))
+            case .float32: buffers.append(try device.upload([Float](repeating: 0, count: count)))
+            }
+        }
         return buffers
     }
 
-    /// Every buffer after one run (in-place kernels are validated through their inputs).
+    /// Every buffer after one run (in-place kernels are validated through their inputs), as
+    /// floats, which hold every integer value exactly.
     private func outputs(of c: Case, on device: any Device) throws -> [[Float]] {
         let buffers = try makeBuffers(c, on: device)
         try c.run(device, buffers)
-        return try buffers.map { try device.download($0.whole) }
+        return try buffers.map { buffer in
+            switch buffer.elementType {
+            case .float32: return try device.download(buffer.whole)
+            case .uint32:
+                // Both 16-bit halves, each exact as a float.
+                return try device.download(buffer.whole, as: UInt32.self).flatMap { [Float($0 >> 16), Float($0 & 0xFFFF)] }
+            case .int32: return try device.download(buffer.whole, as: Int32.self).map { Float($0) }
+            }
+        }
     }
 }

@@ -3,12 +3,15 @@ import CommandLineSupport
 import Compute
 
 /// `bench matmul`: our SGEMM on each device next to the library a user would otherwise call
-/// (a direct `cblas_sgemm` on the CPU, CLBlast on OpenCL devices when it is installed).
+/// (a direct `cblas_sgemm` on the CPU, CLBlast on OpenCL devices when it is installed, cuBLAS
+/// FP32 on CUDA devices when it is present). Both sides of every ratio are timed by the same
+/// clock: wall time around a synchronised run, the only clock the libraries share with us
+/// (CLBlast's event covers only the last of the kernels its indirect GEMM launches).
 struct MatmulBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matmul", abstract: "Time SGEMM on each backend, validated first.")
 
-    @Option(help: "Comma-separated backends to run side by side: gpu, cpu, opencl, auto.")
+    @Option(help: "Comma-separated backends to run side by side: gpu, cuda, cpu, opencl, auto.")
     var device = "cpu"
 
     @Option(help: "Comma-separated MxNxK shapes, each optionally with :nt, :tn or :tt (transposed A/B).")
@@ -20,7 +23,7 @@ struct MatmulBench: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
-    @Flag(help: "On OpenCL devices, time every candidate tile configuration (see matmulTuningCandidates).")
+    @Flag(help: "On OpenCL and CUDA devices, time every candidate tile configuration (see matmulTuningCandidates).")
     var sweep = false
 
     @OptionGroup var tuning: TuningOptions
@@ -68,7 +71,7 @@ struct MatmulBench: ParsableCommand {
                     for m in try measure(shape, on: device, clblast: clblast) { reporter.report(m) }
                 }
             }
-            if clblast == nil && devices.contains(where: { $0 is OpenCLDevice }) {
+            if clblast == nil && devices.contains(where: { ($0 as? KernelDevice)?.runtime is OpenCLRuntime }) {
                 reporter.note("(CLBlast not installed: apt-get install libclblast-dev to time it alongside)")
             }
         }
@@ -78,11 +81,11 @@ struct MatmulBench: ParsableCommand {
     /// can be tuned in one run; the fastest is then set with FATHOM_KERNEL_DEFINES.
     private func runSweep(_ devices: [any Device], reporter: Reporter) throws {
         let user = try tuning.merged()
-        for case let device as OpenCLDevice in devices {
+        for case let device as KernelDevice in devices {
             for candidate in matmulTuningCandidates {
                 var defines = user
                 for (family, values) in candidate { defines[family, default: [:]].merge(values) { $1 } }
-                let tuned = try OpenCLDevice(device.info, kernelDefines: defines)
+                let tuned = try device.retuned(defines)
                 let config = (defines["matmul"] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                     .joined(separator: " ")
                 for shape in try parsedShapes() {
@@ -142,27 +145,33 @@ struct MatmulBench: ParsableCommand {
                 }
             })
             baselineValid = true
-        } else if let openCL = device as? OpenCLDevice, let clblast, s.m > 0, s.n > 0, s.k > 0 {
+        } else if let kernels = device as? KernelDevice, s.m > 0, s.n > 0, s.k > 0 {
             let cc = try device.makeBuffer(count: s.cCount)
-            // Wall time with a finish on both sides: CLBlast's own event covers only the last of
-            // the several kernels its indirect GEMM launches, so it would under-report.
-            baseline = ("clblast", {
-                try device.synchronize()
-                return try wallSeconds(device) { _ = try clblast.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole, on: openCL) }
-            })
-            _ = try baseline?.run()
-            baselineValid = agrees(try device.download(cc.whole), Array(reference.prefix(s.cCount)), tolerance: tolerance)
+            if kernels.runtime is OpenCLRuntime, let clblast {
+                baseline = ("clblast", {
+                    try wallSeconds(device) { try clblast.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole, on: kernels) }
+                })
+            } else if let cublas = CUBLAS(on: kernels) {
+                baseline = ("cublas", {
+                    try wallSeconds(device) { try cublas.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole) }
+                })
+            }
+            if let baseline {
+                _ = try baseline.run()
+                baselineValid = agrees(try device.download(cc.whole), Array(reference.prefix(s.cCount)),
+                                       tolerance: tolerance)
+            }
         }
 
-        _ = try kernelSeconds(device, ours)  // warm-up
+        _ = try wallSeconds(device, ours)  // warm-up
         var oursTimes: [Double] = [], baselineTimes: [Double] = []
         for _ in 0..<repeats {
-            oursTimes.append(try kernelSeconds(device, ours))
+            oursTimes.append(try wallSeconds(device, ours))
             if let baseline { baselineTimes.append(try baseline.run()) }
         }
         var measurements = [Measurement(kernel: "matmul", device: device.kind, backend: "fathom", deviceName: device.name,
                                         shape: label(s), seconds: oursTimes, flops: s.flops, validated: oursValid,
-                                        timing: device is CPUDevice ? "wall" : "events")]
+                                        timing: "wall")]
         if let baseline {
             let other = Measurement(kernel: "matmul", device: device.kind, backend: baseline.name, deviceName: device.name,
                                     shape: label(s), seconds: baselineTimes, flops: s.flops, validated: baselineValid,

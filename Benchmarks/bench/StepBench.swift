@@ -10,7 +10,7 @@ struct StepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "step", abstract: "Time a training step against its matrix products.")
 
-    @Option(help: "Comma-separated backends: gpu, cpu, opencl, auto.")
+    @Option(help: "Comma-separated backends: gpu, cuda, cpu, opencl, auto.")
     var device = "cpu"
 
     @Option(name: .customLong("model"), help: "Model spec to time (repeatable).")
@@ -60,7 +60,7 @@ struct StepBench: ParsableCommand {
         let trainer = try Trainer(model: model, config: TrainingConfig(
             epochs: 1, batchSize: batch, seed: 1,
             optimizer: OptimizerConfig(kind: optimizer, learningRate: 0.01, weightDecay: 5e-4)), train: train)
-        let indices = try device.upload((0..<batch).map(Float.init))
+        let indices = try device.uploadIndices((0..<batch).map { Int32($0) }, below: batch)
 
         // The step's products alone, on random operands of the same sizes: their time depends
         // only on the shapes.

@@ -51,7 +51,7 @@ public struct CommandFailure: Error, CustomStringConvertible {
             return CommandFailure(error.description, status: ExitStatus.dataError)
         case let error as ComputeError:
             switch error {
-            case .noGPU, .noOpenCLDevice: return CommandFailure(error.description, status: ExitStatus.unavailable)
+            case .noGPU, .noOpenCLDevice, .noCUDADevice: return CommandFailure(error.description, status: ExitStatus.unavailable)
             case .invalidTuning, .bufferTooLarge: return CommandFailure(error.description, status: 64)
             default: return CommandFailure(error.description, status: ExitStatus.software)
             }

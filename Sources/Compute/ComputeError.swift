@@ -6,8 +6,19 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
     case openCL(call: String, code: Int32)
     /// A kernel family failed to compile; `log` is the driver's whole build log.
     case build(family: String, log: String)
-    /// `--device gpu` was asked for but no OpenCL GPU exists; `found` lists what does.
+    /// A CUDA driver call failed, e.g. `cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2)`.
+    case cuda(call: String, code: Int32, name: String)
+    /// The driver refused a compiled module: names both versions, since a cubin from an NVRTC
+    /// newer than the driver is the usual cause.
+    case cudaModule(build: String, code: Int32, name: String, driver: String, nvrtc: String, architecture: String)
+    /// NVRTC failed for a reason other than the source (which is `build`).
+    case nvrtc(call: String, message: String)
+    /// No NVRTC library could be loaded; `tried` lists the candidates.
+    case noNVRTC(tried: [String])
+    /// `--device gpu` was asked for but no GPU exists on either runtime; `found` lists what does.
     case noGPU(found: String)
+    /// `--device cuda` was asked for but there is no CUDA device.
+    case noCUDADevice(found: String)
     /// `--device opencl` was asked for but no OpenCL device exists at all.
     case noOpenCLDevice(found: String)
     /// Kernel tuning overrides that cannot be parsed or that no launch geometry fits.
@@ -24,8 +35,21 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
             return "\(call): \(openCLErrorName(code)) (\(code))"
         case .build(let family, let log):
             return "building Kernels/\(family).cl failed:\n\(log)"
+        case .cuda(let call, let code, let name):
+            return "\(call): \(name) (\(code))"
+        case .cudaModule(let build, let code, let name, let driver, let nvrtc, let architecture):
+            return "loading the \(architecture) cubin of Kernels/\(build).cl failed: \(name) (\(code)); "
+                + "the driver supports CUDA \(driver), NVRTC is \(nvrtc): use an NVRTC no newer than the driver "
+                + "(FATHOM_NVRTC=/path/to/libnvrtc.so)"
+        case .nvrtc(let call, let message):
+            return "\(call): \(message)"
+        case .noNVRTC(let tried):
+            return "no NVRTC library (tried \(tried.joined(separator: ", "))); install the nvidia-cuda-nvrtc wheel "
+                + "or a CUDA toolkit, or set FATHOM_NVRTC"
         case .noGPU(let found):
-            return "--device gpu: no OpenCL GPU found (\(found)); use --device cpu or --device opencl"
+            return "--device gpu: no GPU found (\(found)); use --device cpu or --device opencl"
+        case .noCUDADevice(let found):
+            return "--device cuda: no CUDA device (\(found)); use --device cpu, or --device gpu for an OpenCL GPU"
         case .noOpenCLDevice(let found):
             return "--device opencl: no OpenCL device found (\(found)); install an OpenCL driver "
                 + "(for example pocl-opencl-icd) or use --device cpu"

@@ -1,34 +1,42 @@
+import Philox
+
 /// A compute device: owns buffers and runs every kernel family on them.
 ///
-/// Two implementations: `OpenCLDevice` (hand-written kernels from `Kernels/`) and `CPUDevice`
-/// (OpenBLAS and vectorised loops, which is also the reference every kernel is tested against).
-/// Work is queued in order; reads are the only implicit synchronisation points.
+/// Two implementations: `KernelDevice` (the hand-written kernels of `Kernels/` over a runtime,
+/// OpenCL or CUDA) and `CPUDevice` (OpenBLAS and vectorised loops, which is also the reference
+/// every kernel is tested against). Work is queued in order; reads are the only implicit
+/// synchronisation points.
 ///
-/// All tensors are row-major `Float` and addressed as `BufferSlice`s. Images are NHWC. Labels and
-/// indices are stored as floats (exact below 2^24), so every buffer has one element type.
+/// Tensors are row-major `Float` buffers addressed as `BufferSlice`s; images are NHWC. Labels and
+/// gather indices live in `Int32` index buffers (`makeIndexBuffer`), whose values are checked on
+/// every write, so no kernel reads outside the buffer they index; packed bits and raw random
+/// words live in `UInt32` buffers.
 ///
 /// ```swift
 /// let device = try makeDevice(.auto)
-/// let a = try device.upload([1, 2, 3, 4])            // 2×2
+/// let a = try device.upload([1, 2, 3, 4] as [Float])  // 2×2
 /// let c = try device.makeBuffer(count: 4)
 /// try device.gemm(GemmShape(m: 2, n: 2, k: 2), a: a.whole, b: a.whole, c: c.whole)
 /// print(try device.download(c.whole))                 // [7, 10, 15, 22]
 /// ```
 public protocol Device: AnyObject, Sendable {
-    /// The backend: `.cpu`, `.opencl` or `.gpu` (never `.auto`).
+    /// The backend: `.cpu`, `.opencl`, `.gpu` or `.cuda` (never `.auto`).
     var kind: DeviceKind { get }
     /// Human-readable name, e.g. "OpenBLAS (2 threads)" or "NVIDIA H100 80GB HBM3 (OpenCL 3.0 CUDA)".
     var name: String { get }
 
     // MARK: Memory
 
-    /// A new buffer of `count` floats with undefined contents.
-    func makeBuffer(count: Int) throws -> DeviceBuffer
-    /// Copies `values` into `slice` (`values.count == slice.count`).
-    func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws
+    /// A new buffer of `count` elements of `type` with undefined contents, or, when `indexBound`
+    /// is given, a zeroed `Int32` index buffer whose every value must stay in `0 ..< indexBound`.
+    func makeBuffer(count: Int, of type: ElementType, indexBound: Int?) throws -> DeviceBuffer
+    /// Copies `values` into `slice` (same count, `T` the slice's element type; for an index
+    /// buffer every value in range, which `checkWrite` enforces).
+    func write<T: DeviceScalar>(_ values: UnsafeBufferPointer<T>, to slice: BufferSlice) throws
     /// Copies `slice` into `destination`, waiting for queued work that writes it.
-    func read(_ slice: BufferSlice, into destination: UnsafeMutableBufferPointer<Float>) throws
-    /// Device-to-device copy of `source` into `destination` (same count).
+    func read<T: DeviceScalar>(_ slice: BufferSlice, into destination: UnsafeMutableBufferPointer<T>) throws
+    /// Device-to-device copy of `source` into `destination` (same count and element type; into an
+    /// index buffer only from one with the same or a smaller bound).
     func copy(_ source: BufferSlice, to destination: BufferSlice) throws
     /// Waits until all queued work is done.
     func synchronize() throws
@@ -50,7 +58,8 @@ public protocol Device: AnyObject, Sendable {
     /// `dx = dy · act'`, in terms of the forward output `y`.
     func activationBackward(_ activation: Activation, y: BufferSlice, dy: BufferSlice,
                             dx: BufferSlice) throws
-    /// `destination[r] = source[indices[r]]` for rows of `width` floats.
+    /// `destination[r] = source[indices[r]]` for rows of `width` elements of any one type;
+    /// `indices` is an index buffer bounded by the rows of `source`.
     func gatherRows(_ source: BufferSlice, width: Int, indices: BufferSlice,
                     into destination: BufferSlice) throws
 
@@ -61,7 +70,8 @@ public protocol Device: AnyObject, Sendable {
 
     // MARK: loss
 
-    /// Softmax cross-entropy of `logits` (rows×classes) against `labels` (rows): per-row `loss`
+    /// Softmax cross-entropy of `logits` (rows×classes) against `labels` (rows, an index buffer
+    /// bounded by `classes`): per-row `loss`
     /// and `correct` (0/1, first arg-max), and `gradient = scale·(softmax − onehot)` when given.
     func softmaxCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, classes: Int,
                              loss: BufferSlice, correct: BufferSlice, gradient: BufferSlice?,
@@ -70,6 +80,16 @@ public protocol Device: AnyObject, Sendable {
     /// batch loss is not finite and `stats[3] < 0`.
     func accumulateStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int,
                               stats: BufferSlice, step: Int) throws
+
+    // MARK: random
+
+    /// `x[i] = scale · v(i)`, with `v(i)` the `i`-th value from `start` of the Philox stream
+    /// `key` in `distribution`: the same numbers on every device, whatever the launch shape (see
+    /// `PhiloxKey`). `x` holds floats.
+    func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey, start: PhiloxPosition,
+                    scale: Float) throws
+    /// `x[i]` = the `i`-th 32-bit word from `start` of the Philox stream `key`. `x` holds `UInt32`.
+    func fillRandomBits(_ x: BufferSlice, key: PhiloxKey, start: PhiloxPosition) throws
 
     // MARK: conv
 
@@ -107,25 +127,66 @@ public protocol Device: AnyObject, Sendable {
 }
 
 extension Device {
-    /// A new buffer holding `values`.
+    /// A new float buffer of `count` elements with undefined contents.
+    public func makeBuffer(count: Int) throws -> DeviceBuffer {
+        try makeBuffer(count: count, of: .float32, indexBound: nil)
+    }
+
+    /// A new, zeroed index buffer of `count` `Int32` values, each of which must always lie in
+    /// `0 ..< bound` (labels: the class count; gather indices: the rows gathered from).
+    public func makeIndexBuffer(count: Int, bound: Int) throws -> DeviceBuffer {
+        try makeBuffer(count: count, of: .int32, indexBound: bound)
+    }
+
+    /// A new float buffer holding `values` (what an untyped literal such as `[1, 2]` uploads).
     public func upload(_ values: [Float]) throws -> DeviceBuffer {
-        let buffer = try makeBuffer(count: values.count)
+        try uploadValues(values)
+    }
+
+    /// A new buffer holding `values` (`Float`, `UInt32` or `Int32`).
+    public func upload<T: DeviceScalar>(_ values: [T]) throws -> DeviceBuffer {
+        try uploadValues(values)
+    }
+
+    private func uploadValues<T: DeviceScalar>(_ values: [T]) throws -> DeviceBuffer {
+        let buffer = try makeBuffer(count: values.count, of: T.elementType, indexBound: nil)
         try values.withUnsafeBufferPointer { try write($0, to: buffer.whole) }
         return buffer
     }
 
-    /// Writes `values` into `slice`.
+    /// A new index buffer holding `values`, each of which must lie in `0 ..< bound`.
+    public func uploadIndices(_ values: [Int32], below bound: Int) throws -> DeviceBuffer {
+        let buffer = try makeIndexBuffer(count: values.count, bound: bound)
+        try values.withUnsafeBufferPointer { try write($0, to: buffer.whole) }
+        return buffer
+    }
+
+    /// Writes float `values` into `slice` (what an untyped literal writes).
     public func write(_ values: [Float], to slice: BufferSlice) throws {
-        precondition(values.count == slice.count, "writing \(values.count) values into \(slice.count)")
         try values.withUnsafeBufferPointer { try write($0, to: slice) }
     }
 
-    /// The contents of `slice`.
+    /// Writes `values` into `slice`.
+    public func write<T: DeviceScalar>(_ values: [T], to slice: BufferSlice) throws {
+        try values.withUnsafeBufferPointer { try write($0, to: slice) }
+    }
+
+    /// The contents of a float slice.
     public func download(_ slice: BufferSlice) throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: slice.count) { storage, initialized in
+        try download(slice, as: Float.self)
+    }
+
+    /// The contents of `slice` as `T`, its element type.
+    public func download<T: DeviceScalar>(_ slice: BufferSlice, as type: T.Type) throws -> [T] {
+        try [T](unsafeUninitializedCapacity: slice.count) { storage, initialized in
             try read(slice, into: storage)
             initialized = slice.count
         }
+    }
+
+    /// `fillRandom` from the start of the stream, unscaled.
+    public func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey) throws {
+        try fillRandom(x, distribution, key: key, start: .start, scale: 1)
     }
 
     /// Matrix product without epilogue: `C = alpha·op(A)·op(B) + beta·C`.
@@ -133,4 +194,33 @@ extension Device {
                      beta: Float = 0, c: BufferSlice) throws {
         try gemm(shape, alpha: alpha, a: a, b: b, beta: beta, c: c, bias: nil, activation: .identity)
     }
+}
+
+/// The checks every device makes before a host write: the count, the element type, and for an
+/// index buffer the range of every value (so no kernel ever indexes outside a buffer).
+func checkWrite<T: DeviceScalar>(_ values: UnsafeBufferPointer<T>, to slice: BufferSlice) {
+    precondition(values.count == slice.count, "writing \(values.count) values into \(slice.count)")
+    slice.expect(T.elementType, "the destination of \(T.self) values")
+    guard let bound = slice.buffer.indexBound, let indices = values as? UnsafeBufferPointer<Int32> else { return }
+    for (i, value) in indices.enumerated() {
+        precondition(value >= 0 && Int(value) < bound,
+                     "index \(value) at position \(i) is outside 0..<\(bound) of its index buffer")
+    }
+}
+
+/// The checks every device makes before a device-to-device copy.
+func checkCopy(_ source: BufferSlice, to destination: BufferSlice) {
+    precondition(source.count == destination.count, "copying \(source.count) values into \(destination.count)")
+    destination.expect(source.elementType, "the destination of a \(source.elementType) copy")
+    if let bound = destination.buffer.indexBound {
+        precondition((source.buffer.indexBound ?? Int.max) <= bound,
+                     "copying indices bounded by \(source.buffer.indexBound.map(String.init) ?? "nothing") "
+                        + "into an index buffer bounded by \(bound)")
+    }
+}
+
+/// The checks every device makes before a host read.
+func checkRead<T: DeviceScalar>(_ slice: BufferSlice, into destination: UnsafeMutableBufferPointer<T>) {
+    precondition(destination.count == slice.count, "reading \(slice.count) values into \(destination.count)")
+    slice.expect(T.elementType, "the source of \(T.self) values")
 }

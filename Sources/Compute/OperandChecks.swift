@@ -50,15 +50,29 @@ func checkColumnSum(_ x: BufferSlice, rows: Int, cols: Int, out: BufferSlice) {
     precondition(rows >= 0 && cols >= 0 && x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
 }
 
-func checkGather(width: Int, indices: BufferSlice, destination: BufferSlice) {
+func checkGather(_ source: BufferSlice, width: Int, indices: BufferSlice, destination: BufferSlice) {
+    indices.expect(.int32, "gather indices")
+    destination.expect(source.elementType, "the gather destination")
     precondition(width >= 0 && destination.count == indices.count * width, "gather destination size mismatch")
+    let rows = width == 0 ? Int.max : source.count / width
+    precondition(indices.count == 0 || (indices.buffer.indexBound ?? Int.max) <= rows,
+                 "gather indices bounded by \(indices.buffer.indexBound.map(String.init) ?? "nothing") "
+                    + "for a source of \(rows) rows: use an index buffer (makeIndexBuffer) bounded by the rows")
+    if let bound = destination.buffer.indexBound {
+        precondition((source.buffer.indexBound ?? Int.max) <= bound,
+                     "gathering rows that are not indices below \(bound) into an index buffer bounded by \(bound)")
+    }
 }
 
 func checkCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, classes: Int, loss: BufferSlice,
                        correct: BufferSlice, gradient: BufferSlice?) {
+    labels.expect(.int32, "labels")
     precondition(classes > 0 && logits.count >= rows * classes && labels.count >= rows
                  && loss.count >= rows && correct.count >= rows && (gradient?.count ?? rows * classes) >= rows * classes,
                  "cross-entropy shape mismatch")
+    precondition(rows == 0 || (labels.buffer.indexBound ?? Int.max) <= classes,
+                 "labels bounded by \(labels.buffer.indexBound.map(String.init) ?? "nothing") for \(classes) "
+                    + "classes: use an index buffer (makeIndexBuffer) bounded by the class count")
 }
 
 func checkStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int, stats: BufferSlice) {

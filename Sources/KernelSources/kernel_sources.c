@@ -1,5 +1,6 @@
 // Every Kernels/*.cl file is embedded here with C23 #embed, so binaries carry their kernels with
-// them (static builds, moved binaries) and editing a .cl file rebuilds this file.
+// them (static builds, moved binaries) and editing a .cl file rebuilds this file. Which files are
+// families and which are preludes is the Swift registry's business (Compute's KernelRegistry).
 #include "kernel_sources.h"
 #include <string.h>
 
@@ -26,27 +27,37 @@ static const char pool_cl[] = {
 static const char optim_cl[] = {
 #embed "../../Kernels/optim.cl"
     , 0};
+static const char random_cl[] = {
+#embed "../../Kernels/random.cl"
+    , 0};
+static const char philox_cl[] = {
+#embed "../../Kernels/philox.cl"
+    , 0};
+static const char cuda_compat_cl[] = {
+#embed "../../Kernels/cuda_compat.cl"
+    , 0};
 
 static const struct {
     const char *name;
     const char *source;
-} families[] = {
+} files[] = {
     {"matmul", matmul_cl}, {"elementwise", elementwise_cl}, {"reduce", reduce_cl},
     {"loss", loss_cl},     {"conv", conv_cl},               {"pool", pool_cl},
-    {"optim", optim_cl},
+    {"optim", optim_cl},   {"random", random_cl},           {"philox", philox_cl},
+    {"cuda_compat", cuda_compat_cl},
 };
 
-static const int family_count = sizeof families / sizeof families[0];
+static const int file_count = sizeof files / sizeof files[0];
 
 const char *fathom_kernel_source(const char *name) {
-    for (int i = 0; i < family_count; i++) {
-        if (strcmp(families[i].name, name) == 0) return families[i].source;
+    for (int i = 0; i < file_count; i++) {
+        if (strcmp(files[i].name, name) == 0) return files[i].source;
     }
     return NULL;
 }
 
-int fathom_kernel_family_count(void) { return family_count; }
+int fathom_kernel_file_count(void) { return file_count; }
 
-const char *fathom_kernel_family_name(int index) {
-    return (index >= 0 && index < family_count) ? families[index].name : NULL;
+const char *fathom_kernel_file_name(int index) {
+    return (index >= 0 && index < file_count) ? files[index].name : NULL;
 }

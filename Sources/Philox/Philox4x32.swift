@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 @usableFromInline let philoxM0: UInt32 = 0xD251_1F53
 @usableFromInline let philoxM1: UInt32 = 0xCD9E_8D57
@@ -29,5 +24,3 @@ public func philox4x32x10(
     return c
 }
 
-@usableFromInline func _log(_ x: Double) -> Double { log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { cos(x) }

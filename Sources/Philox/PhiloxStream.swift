@@ -86,7 +86,8 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         (Double(next() >> 11) + 0.5) * 0x1p-53
     }
 
-    /// A standard normal `Float` (Box–Muller on two consecutive words).
+    /// A standard normal `Float`: Box–Muller on the next two words, the cosine half of
+    /// `PhiloxMaps.normal` (the device's map, bit for bit).
     public mutating func nextNormal() -> Float {
         Self.normal(nextUInt32(), nextUInt32())
     }
@@ -103,18 +104,17 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         }
     }
 
-    /// Maps 32 random bits to a uniform `Float` in (0, 1); the OpenCL kernels use the same map.
+    /// Maps 32 random bits to a uniform `Float` in (0, 1) from the top 24: `Kernels/philox.cl`'s
+    /// `philox_uniform`, exact.
     @inlinable
     public static func uniform(_ word: UInt32) -> Float {
         Float(word >> 8) * 0x1p-24 + 0x1p-25
     }
 
-    /// Maps two words to one standard normal by Box–Muller; the OpenCL kernels use the same map.
-    @inlinable
+    /// Maps two words to one standard normal: radius from `a`, angle from `b`, the cosine of
+    /// Box–Muller, as `PhiloxMaps.normal` computes normal 0 of a block whose first words they are.
     public static func normal(_ a: UInt32, _ b: UInt32) -> Float {
-        let u1 = Double(uniform(a))
-        let u2 = Double(uniform(b))
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        PhiloxMaps.radius(a) * PhiloxMaps.turn(b).cos
     }
 }
 

@@ -29,7 +29,7 @@ struct ConvTests {
         let x = randomValues(g.inputCount, seed: 50)
         let dcols = randomValues(g.patchRows * g.patchSize, seed: 51)
         var results: [[Float]] = []
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let cols = try device.makeBuffer(count: g.patchRows * g.patchSize)
             try device.im2col(g, x: try device.upload(x).whole, cols: cols.whole)
             let dx = try device.makeBuffer(count: g.inputCount)
@@ -69,7 +69,7 @@ struct PoolTests {
     @Test("hand-computed 3x3, kernel 2, stride 1")
     func handComputed() throws {
         let g = PoolGeometry(batch: 1, height: 3, width: 3, channels: 1, kernel: 2, stride: 1)
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let x = try device.upload([1, 5, 2, 4, 3, 9, 0, 8, 6])
             let y = try device.makeBuffer(count: 4), argmax = try device.makeBuffer(count: 4)
             try device.maxPoolForward(g, x: x.whole, y: y.whole, argmax: argmax.whole)
@@ -97,7 +97,7 @@ struct PoolTests {
         let x = randomValues(g.inputCount, seed: 60)
         let dy = randomValues(g.outputCount, seed: 61)
         var results: [[Float]] = []
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let bx = try device.upload(x), bdy = try device.upload(dy)
             let y = try device.makeBuffer(count: g.outputCount), argmax = try device.makeBuffer(count: g.outputCount)
             let dx = try device.makeBuffer(count: g.inputCount)

@@ -9,7 +9,7 @@ struct ElementwiseTests {
     func fillAndAxpby(_ n: Int) throws {
         let x = randomValues(n, seed: 20), y = randomValues(n, seed: 21)
         let expected = zip(x, y).map { 0.5 * $0 - 2 * $1 }
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let bx = try device.upload(x), by = try device.upload(y)
             try device.axpby(alpha: 0.5, x: bx.whole, beta: -2, y: by.whole)
             expectClose(try device.download(by.whole), expected, atol: 1e-6, "\(device.kind) axpby")
@@ -61,7 +61,7 @@ struct ElementwiseTests {
     @Test("ReLU keeps NaN and infinities on both backends, in the kernel and in the matmul epilogue")
     func specialValues() throws {
         let x: [Float] = [.nan, .infinity, -.infinity, -0.0, 0, 1, -1]
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let y = try device.makeBuffer(count: x.count)
             try device.activationForward(.relu, x: try device.upload(x).whole, y: y.whole)
             let out = try device.download(y.whole)
@@ -79,14 +79,20 @@ struct ElementwiseTests {
     func gatherRows(_ rows: Int, _ width: Int) throws {
         let sourceRows = 11
         let source = randomValues(sourceRows * width, seed: 24)
-        let indices = (0..<rows).map { Float(($0 * 7 + 3) % sourceRows) }
+        let indices = (0..<rows).map { Int32(($0 * 7 + 3) % sourceRows) }
         var expected: [Float] = []
         for r in indices { expected += source[Int(r) * width..<(Int(r) + 1) * width] }
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        let labels = (0..<sourceRows).map { Int32($0 * 3 % 10) }
+        for device in Devices.all {
             let out = try device.makeBuffer(count: rows * width)
-            try device.gatherRows(try device.upload(source).whole, width: width,
-                                  indices: try device.upload(indices).whole, into: out.whole)
+            let index = try device.uploadIndices(indices, below: sourceRows)
+            try device.gatherRows(try device.upload(source).whole, width: width, indices: index.whole, into: out.whole)
             expectClose(try device.download(out.whole), expected, atol: 0, "\(device.kind) gather")
+            // Integer rows (labels into an index buffer) are gathered by the same kernel, bit for bit.
+            let gathered = try device.makeIndexBuffer(count: rows, bound: 10)
+            try device.gatherRows(try device.uploadIndices(labels, below: 10).whole, width: 1, indices: index.whole,
+                                  into: gathered.whole)
+            #expect(try device.download(gathered.whole, as: Int32.self) == indices.map { labels[Int($0)] })
         }
     }
 }
@@ -99,7 +105,7 @@ struct ReduceTests {
         let prior = randomValues(cols, seed: 31)
         var expected = prior.map { 0.5 * $0 }
         for r in 0..<rows { for c in 0..<cols { expected[c] += x[r * cols + c] } }
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let out = try device.upload(prior)
             try device.columnSum(try device.upload(x).whole, rows: rows, cols: cols, beta: 0.5, into: out.whole)
             expectClose(try device.download(out.whole), expected, atol: 1e-4, "\(device.kind) \(rows)x\(cols)")

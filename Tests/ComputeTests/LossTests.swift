@@ -11,9 +11,9 @@ struct LossTests {
     func handComputed() throws {
         // logits (1, 2, 3), label 2: loss = log(e¹ + e² + e³) − 3 = 0.40760596
         // softmax = (0.09003057, 0.24472847, 0.66524096)
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let logits = try device.upload([1, 2, 3, 1000, 0, -1000])
-            let labels = try device.upload([2, 1])
+            let labels = try device.uploadIndices([2, 1], below: 3)
             let loss = try device.makeBuffer(count: 2), correct = try device.makeBuffer(count: 2)
             let grad = try device.makeBuffer(count: 6)
             try device.softmaxCrossEntropy(logits: logits.whole, labels: labels.whole, rows: 2, classes: 3,
@@ -30,12 +30,12 @@ struct LossTests {
     @Test(arguments: [(1, 1), (1, 10), (17, 3), (256, 10), (33, 1000)])
     func openCLMatchesCPU(_ rows: Int, _ classes: Int) throws {
         let logits = randomValues(rows * classes, seed: 40).map { $0 * 10 }
-        let labels = (0..<rows).map { Float(($0 * 5 + 1) % classes) }
+        let labels = (0..<rows).map { Int32(($0 * 5 + 1) % classes) }
         var results: [[Float]] = []
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let loss = try device.makeBuffer(count: rows), correct = try device.makeBuffer(count: rows)
             let grad = try device.makeBuffer(count: rows * classes)
-            try device.softmaxCrossEntropy(logits: try device.upload(logits).whole, labels: try device.upload(labels).whole,
+            try device.softmaxCrossEntropy(logits: try device.upload(logits).whole, labels: try device.uploadIndices(labels, below: classes).whole,
                                            rows: rows, classes: classes, loss: loss.whole, correct: correct.whole,
                                            gradient: grad.whole, scale: 1 / Float(rows))
             results.append(try device.download(loss.whole) + device.download(correct.whole) + device.download(grad.whole))
@@ -45,7 +45,7 @@ struct LossTests {
 
     @Test("statistics accumulate and record the first non-finite step")
     func statistics() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let stats = try device.upload([0, 0, 0, -1])
             let loss = try device.upload((0..<300).map { Float($0) / 100 })
             let correct = try device.upload((0..<300).map { Float($0 % 2) })

@@ -64,7 +64,7 @@ struct MatmulTests {
         let expected = referenceGemm(s, alpha: 1, a: a, b: b, beta: 0, c: c, bias: nil, activation: .identity)
         // Float accumulation error grows with K; entries are sums of K products of values in [-1, 1).
         let atol = Float(1e-5) * Float(max(shape.k, 1)).squareRoot() * 4 + 1e-6
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let (ba, bb, bc) = (try upload(a, to: device), try upload(b, to: device), try upload(c, to: device))
             try device.gemm(s, a: ba.whole, b: bb.whole, c: bc.whole)
             expectClose(try device.download(bc.whole), expected, atol: atol, "\(device.kind) \(s)")
@@ -77,7 +77,7 @@ struct MatmulTests {
         let a = randomValues(s.aCount, seed: 4), b = randomValues(s.bCount, seed: 5)
         let c = randomValues(s.cCount, seed: 6), bias = randomValues(s.n, seed: 7)
         let expected = referenceGemm(s, alpha: 0.5, a: a, b: b, beta: -1.5, c: c, bias: bias, activation: activation)
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let bc = try upload(c, to: device)
             try device.gemm(s, alpha: 0.5, a: try upload(a, to: device).whole, b: try upload(b, to: device).whole,
                             beta: -1.5, c: bc.whole, bias: try upload(bias, to: device).whole, activation: activation)
@@ -93,7 +93,7 @@ struct MatmulTests {
         let c = randomValues(s.cCount + 3, seed: 10)
         let expectedC = referenceGemm(s, alpha: 1, a: Array(a[9...]), b: Array(b[5...]), beta: 1,
                                       c: Array(c[3...]), bias: nil, activation: .identity)
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let ba = try upload(a, to: device), bb = try upload(b, to: device), bc = try upload(c, to: device)
             try device.gemm(s, a: ba.slice(9, s.aCount), b: bb.slice(5, s.bCount), beta: 1, c: bc.slice(3, s.cCount))
             let out = try device.download(bc.whole)
@@ -105,7 +105,7 @@ struct MatmulTests {
 
     @Test("tuning overrides through build options give the same product")
     func tuningOverrides() throws {
-        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: [
+        let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
             "matmul": ["TILE_M": "32", "TILE_N": "16", "TILE_K": "8", "WPT_M": "2", "WPT_N": "2"],
         ], cacheDirectory: nil)
         let s = GemmShape(m: 45, n: 29, k: 77, transposeB: true)
@@ -114,7 +114,7 @@ struct MatmulTests {
 
     @Test("every tuning candidate computes the same product", arguments: matmulTuningCandidates.indices)
     func tuningCandidates(_ index: Int) throws {
-        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: matmulTuningCandidates[index], cacheDirectory: nil)
+        let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: matmulTuningCandidates[index], cacheDirectory: nil)
         for s in [GemmShape(m: 131, n: 67, k: 45, transposeA: true), GemmShape(m: 5, n: 129, k: 17, transposeB: true)] {
             try expectProduct(s, on: device, seeds: (13, 14), "candidate \(index) \(s)")
         }
@@ -122,31 +122,31 @@ struct MatmulTests {
 
     @Test("narrow products run on their own build, tuned independently")
     func narrowVariant() throws {
-        let device = try OpenCLDevice(Devices.openCL.info, kernelDefines: [
+        let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
             "matmul": ["TILE_M": "128", "TILE_N": "128", "WPT_M": "8", "WPT_N": "8"],
             "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "8", "WPT_M": "4", "WPT_N": "1"],
         ], cacheDirectory: nil)
         let narrow = GemmShape(m: 300, n: 7, k: 45, transposeB: true), wide = GemmShape(m: 70, n: 33, k: 20)
-        #expect(device.matmulVariant(for: narrow) == "matmul-narrow")
-        #expect(device.matmulVariant(for: wide) == "matmul")
-        #expect(device.matmulVariant(for: GemmShape(m: 32, n: 4096, k: 3)) == "matmul-narrow")
+        #expect(device.matmulBuild(for: narrow) == "matmul-narrow")
+        #expect(device.matmulBuild(for: wide) == "matmul")
+        #expect(device.matmulBuild(for: GemmShape(m: 32, n: 4096, k: 3)) == "matmul-narrow")
         for s in [narrow, wide] {
             try expectProduct(s, on: device, seeds: (15, 16), "\(s)")
         }
         #expect(throws: ComputeError.self) {
-            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul-narrow": ["TILE_N": "20", "WPT_N": "3"]],
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul-narrow": ["TILE_N": "20", "WPT_N": "3"]],
                              cacheDirectory: nil)
         }
     }
 
     @Test("devices start from their measured tuning; a caller's family overrides it")
     func defaultTuningPerDevice() throws {
-        let info = Devices.openCL.info
-        let plain = try OpenCLDevice(info, cacheDirectory: nil)
+        let info = Devices.openCLInfo
+        let plain = try KernelDevice.openCL(info, cacheDirectory: nil)
         let expected = info.isGPU ? (gpuTuning.first { info.name.contains($0.deviceName) }?.defines ?? [:]) : cpuDeviceTuning
-        #expect(defaultTuning(for: info) == expected)
+        #expect(defaultTuning(isGPU: info.isGPU, deviceName: info.name) == expected)
         for (family, values) in expected { #expect(plain.kernelDefines[family] == values) }
-        let overridden = try OpenCLDevice(info, kernelDefines: ["matmul": ["TILE_M": "32", "WPT_M": "2"]],
+        let overridden = try KernelDevice.openCL(info, kernelDefines: ["matmul": ["TILE_M": "32", "WPT_M": "2"]],
                                           cacheDirectory: nil)
         #expect(overridden.kernelDefines["matmul"] == ["TILE_M": "32", "WPT_M": "2"])
         #expect(overridden.kernelDefines["reduce"] == expected["reduce"])
@@ -159,15 +159,15 @@ struct MatmulTests {
         for bad in ["TILE_M=128", "matmul:TILE_M", "matmul:TILE M=3", "matmul:X=1;rm"] {
             #expect(throws: ComputeError.self) { try parseKernelDefines(bad) }
         }
-        #expect(throws: ComputeError.invalidTuning("matmul TILE_M and TILE_N must be multiples of WPT_M and WPT_N")) {
-            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul": ["TILE_M": "30", "WPT_M": "4"]],
+        #expect(throws: ComputeError.invalidTuning("matmul: TILE_M and TILE_N must be multiples of WPT_M and WPT_N")) {
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["TILE_M": "30", "WPT_M": "4"]],
                              cacheDirectory: nil)
         }
         #expect(throws: ComputeError.self) {
-            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["matmul": ["WPT_N": "0"]], cacheDirectory: nil)
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["WPT_N": "0"]], cacheDirectory: nil)
         }
         #expect(throws: ComputeError.invalidTuning("reduce REDUCE_GROUP=96 must be a power of two")) {
-            try OpenCLDevice(Devices.openCL.info, kernelDefines: ["reduce": ["REDUCE_GROUP": "96"]], cacheDirectory: nil)
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["reduce": ["REDUCE_GROUP": "96"]], cacheDirectory: nil)
         }
     }
 }

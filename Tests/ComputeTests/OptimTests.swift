@@ -5,7 +5,7 @@ import Testing
 struct OptimTests {
     @Test("SGD with momentum, Nesterov and weight decay: two hand-computed steps")
     func sgdByHand() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             // p = 1, g = 0.5, lr 0.1, μ 0.9, wd 0.1 → d = 0.6
             // step 1: buf = 0.6, p = 1 − 0.1·0.6 = 0.94
             // step 2: d = 0.5 + 0.094 = 0.594, buf = 0.9·0.6 + 0.594 = 1.134, p = 0.94 − 0.1134 = 0.8266
@@ -26,7 +26,7 @@ struct OptimTests {
 
     @Test("Adam's first step moves every weight by about lr·sign(g); AdamW decays first")
     func adamByHand() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let p = try device.upload([1, 1, -2]), g = try device.upload([0.5, -3, 1e-3])
             let m = try device.upload([0, 0, 0]), v = try device.upload([0, 0, 0]), vmax = try device.upload([0, 0, 0])
             try device.adamUpdate(AdamStep(learningRate: 0.1, step: 1), parameters: p.whole, gradients: g.whole,
@@ -44,7 +44,7 @@ struct OptimTests {
 
     @Test("Adam's L2 decay and RMSprop's weight decay and ε placement, by hand")
     func decayByHand() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             // Adam, wd 0.5: d = g + wd·p = 0.5 + 0.5 = 1; m = 0.1, v = 0.001; p = 1 − 0.1·1/(1 + 1e-8·…) ≈ 0.9.
             // With ε = 0.1 the ε shows: p = 1 − 0.1 · 1 / (1 + 0.1) = 0.909090…
             let p = try device.upload([1]), zeros = { try device.upload([0]) }
@@ -65,7 +65,7 @@ struct OptimTests {
 
     @Test("AMSGrad keeps the running maximum of the second moment")
     func amsgrad() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let p = try device.upload([0]), m = try device.upload([0]), v = try device.upload([0])
             let vmax = try device.upload([0])
             for (t, gradient) in [Float(1), 0.01].enumerated() {
@@ -81,7 +81,7 @@ struct OptimTests {
 
     @Test("RMSprop's first step is lr·g/(sqrt(1−α)|g|)")
     func rmspropByHand() throws {
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let p = try device.upload([1, 1]), sq = try device.upload([0, 0]), buf = try device.upload([0, 0])
             try device.rmspropUpdate(RMSPropStep(learningRate: 0.01, momentum: 0.5), parameters: p.whole,
                                      gradients: try device.upload([2, -0.5]).whole, squareAverage: sq.whole,
@@ -94,7 +94,7 @@ struct OptimTests {
     @Test("OpenCL matches the CPU over many steps", arguments: [1, 97, 4099, 131_073])
     func manySteps(_ n: Int) throws {
         var results: [[Float]] = []
-        for device in [Devices.cpu, Devices.openCL] as [any Device] {
+        for device in Devices.all {
             let p = try device.upload(randomValues(n, seed: 70))
             let slots = try (0..<5).map { _ in try device.upload([Float](repeating: 0, count: n)) }
             for t in 1...5 {

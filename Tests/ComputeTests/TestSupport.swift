@@ -3,20 +3,39 @@ import Philox
 import Testing
 
 /// The devices every kernel test runs on: the CPU reference and the first OpenCL device (PoCL's
-/// CPU device in CI). A missing OpenCL device fails the tests: CI installs PoCL.
+/// CPU device in CI), plus the first CUDA device where the machine has one. A missing OpenCL
+/// device fails the tests: CI installs PoCL.
 enum Devices {
     static let cpu = CPUDevice()
-    static let openCL: OpenCLDevice = {
+    /// The OpenCL runtime of `openCL`, opened before anything else touches the driver.
+    static let openCLRuntime: OpenCLRuntime = {
         do {
             let devices = try openCLDevices()
             guard let info = devices.first(where: \.isGPU) ?? devices.first else {
                 fatalError("no OpenCL device: install pocl-opencl-icd")
             }
-            return try OpenCLDevice(info)
+            return try OpenCLRuntime(info)
         } catch {
             fatalError("opening the OpenCL device failed: \(error)")
         }
     }()
+    static var openCLInfo: OpenCLDeviceInfo { openCLRuntime.info }
+    static let openCL: KernelDevice = {
+        do {
+            return try KernelDevice(runtime: openCLRuntime)
+        } catch {
+            fatalError("opening the OpenCL device failed: \(error)")
+        }
+    }()
+    /// The first CUDA device with NVRTC, when both exist (a GPU machine), else nil.
+    static let cuda: KernelDevice? = {
+        guard let info = (try? cudaDevices())?.first, let nvrtc = try? NVRTC() else { return nil }
+        return try? KernelDevice(runtime: CUDARuntime(info, nvrtc: nvrtc))
+    }()
+    /// The CPU first, then every kernel device.
+    static var all: [any Device] { [cpu] + kernelDevices }
+    /// Every kernel device to compare with the CPU.
+    static var kernelDevices: [KernelDevice] { [openCL] + (cuda.map { [$0] } ?? []) }
 }
 
 /// Deterministic test data in [-1, 1).

@@ -1,3 +1,4 @@
+import Compute
 import Testing
 
 /// The bench command validates before it times: every line it prints must say so.
@@ -26,7 +27,13 @@ struct BenchCommandTests {
         let kernels = run("bench", ["kernels", "--device", "cpu,opencl", "--repeats", "1", "--json"])
         #expect(kernels.status == 0, "stderr: \(kernels.stderr)")
         let kernelLines = kernels.stdout.split(separator: "\n")
-        #expect(kernelLines.count == 16)
+        // Every family of the registry but matmul (bench matmul's) on both devices.
+        for family in KernelRegistry.families.map(\.name) where family != "matmul" {
+            for device in ["cpu", "opencl"] {
+                #expect(kernelLines.contains { $0.contains("\"kernel\":\"\(family)\"") && $0.contains("\"device\":\"\(device)\"") },
+                        "no \(family) row on \(device)")
+            }
+        }
         #expect(kernelLines.allSatisfy { $0.contains("\"validated\":true") }, "\(kernels.stdout)")
 
         let step = run("bench", ["step", "--device", "cpu", "--model", "mlp:16", "--batch-size", "32",
@@ -36,6 +43,29 @@ struct BenchCommandTests {
         #expect(step.stdout.contains("\"validated\":true"))
     }
 
+    @Test("compile builds every family for OpenCL and, through NVRTC, for CUDA without a GPU")
+    func compile() {
+        for runtime in ["opencl", "cuda"] {
+            let result = run("bench", ["compile", "--runtime", runtime, "--arch", "sm_90", "--json"],
+                             environment: ["FATHOM_NVRTC": nvrtcForTests ?? ""])
+            #expect(result.status == 0, "\(runtime): \(result.stderr)")
+            let lines = result.stdout.split(separator: "\n")
+            for build in KernelRegistry.builds.map(\.name) {
+                #expect(lines.contains { $0.contains("\"build\":\"\(build)\"") && $0.contains("\"compiled\":true") },
+                        "\(runtime): \(build) not compiled in \(result.stdout)")
+            }
+            if runtime == "cuda" {
+                #expect(lines.allSatisfy { $0.contains("\"registers\":") && $0.contains("\"spill_bytes\":0") })
+            }
+        }
+        // A runtime asked for that is missing is one line and exit 69, never a crash.
+        let noDevice = run("bench", ["matmul", "--device", "cuda"])
+        if noDevice.status != 0 {
+            #expect(noDevice.status == 69)
+            #expect(noDevice.stderr.split(separator: "\n").count == 1, "\(noDevice.stderr)")
+        }
+    }
+
     @Test("bad arguments are refused with a usage error")
     func badArguments() {
         #expect(run("bench", ["matmul", "--shapes", "3x3"]).status == 64)
@@ -43,6 +73,8 @@ struct BenchCommandTests {
         #expect(run("bench", ["step", "--batch-size", "100000000"]).status == 64)
         #expect(run("bench", ["matmul", "--device", "tpu"]).status == 64)
         #expect(run("bench", ["matmul", "--device", "opencl", "--kernel-define", "matmul:TILE_M=30"]).status == 64)
+        #expect(run("bench", ["compile", "--kernel-define", "matmul:NO_SUCH_KNOB=1"]).status == 64)
+        #expect(run("bench", ["compile", "--arch", "90"]).status == 64)
         #expect(run("train", ["sgd", "--device", "opencl"], environment: ["FATHOM_KERNEL_DEFINES": "nonsense"]).status == 64)
     }
 }

@@ -65,3 +65,12 @@ func finalValue(_ stdout: String, _ key: String) -> Double? {
     let rest = line[range.upperBound...].prefix { $0 != "," && $0 != "}" }
     return Double(rest)
 }
+
+/// NVRTC as the test command installs it (the wheel under `.nvrtc/` of the package), for
+/// `bench compile --runtime cuda`; nil when it is not there (then the machine's own is used).
+let nvrtcForTests: String? = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    let path = parts.joined(separator: "/") + "/.nvrtc/nvidia/cuda_nvrtc/lib/libnvrtc.so.12"
+    return access(path, R_OK) == 0 ? path : nil
+}()

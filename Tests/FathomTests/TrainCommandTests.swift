@@ -28,7 +28,8 @@ struct TrainCommandTests {
         } else {
             #expect(result.status == 69)
             #expect(result.stderr.split(separator: "\n").count == 1)
-            #expect(result.stderr.contains("no OpenCL GPU found"))
+            #expect(result.stderr.contains("no GPU found"))
+            #expect(result.stderr.contains("CUDA:"), "the message says what CUDA offers too")
             #expect(result.stdout.isEmpty)
         }
         // No ICD at all (-1001) is the same ordinary case, never a crash.
@@ -37,6 +38,13 @@ struct TrainCommandTests {
         #expect(none.stderr.contains("no OpenCL platform"))
         let openCL = run("train", ["sgd", "--device", "opencl"], environment: ["OCL_ICD_VENDORS": "/nonexistent"])
         #expect(openCL.status == 69)
+        // CUDA likewise: no driver (or no device) is one line and exit 69, never a crash.
+        let cuda = run("train", ["sgd", "--device", "cuda", "--epochs", "1"])
+        if cuda.status != 0 {
+            #expect(cuda.status == 69)
+            #expect(cuda.stderr.split(separator: "\n").count == 1)
+            #expect(cuda.stderr.contains("--device cuda: no CUDA device"))
+        }
     }
 
     @Test("bad data: one line FILE:LINE: what is wrong, exit 65", arguments: [

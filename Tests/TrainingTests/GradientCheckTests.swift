@@ -101,7 +101,7 @@ struct GradientCheckTests {
         // Rebuild the output gradient exactly as `evaluate` does, then recompute each layer's
         // weight gradient from the observed factors: Σ_rows dzᵀ·input.
         let loss = try device.makeBuffer(count: 2), correct = try device.makeBuffer(count: 2)
-        try device.softmaxCrossEntropy(logits: model.outputSlice(batch: 2), labels: try device.upload(labels).whole,
+        try device.softmaxCrossEntropy(logits: model.outputSlice(batch: 2), labels: try device.uploadIndices(labels.map { Int32($0) }, below: model.outputShape.count).whole,
                                        rows: 2, classes: 3, loss: loss.whole, correct: correct.whole,
                                        gradient: model.outputGradientSlice(batch: 2), scale: 0.5)
         try model.backward(batch: c.batch) { factors in

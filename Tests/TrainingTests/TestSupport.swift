@@ -30,7 +30,7 @@ func evaluate(_ model: Model, x: [Float], labels: [Float], backward: Bool)
     let logits = try model.forward(batch: batch)
     let classes = model.outputShape.count
     let loss = try device.makeBuffer(count: batch), correct = try device.makeBuffer(count: batch)
-    let labelBuffer = try device.upload(labels)
+    let labelBuffer = try device.uploadIndices(labels.map { Int32($0) }, below: classes)
     try device.softmaxCrossEntropy(logits: logits, labels: labelBuffer.whole, rows: batch, classes: classes,
                                    loss: loss.whole, correct: correct.whole,
                                    gradient: backward ? model.outputGradientSlice(batch: batch) : nil,

@@ -54,12 +54,12 @@ extension CPUDevice {
 
     public func gatherRows(_ source: BufferSlice, width: Int, indices: BufferSlice,
                            into destination: BufferSlice) throws {
-        checkGather(width: width, indices: indices, destination: destination)
-        let rows = source.count / max(width, 1)
+        checkGather(source, width: width, indices: indices, destination: destination)
+        let index = indices.hostInt32
+        let wordBytes = source.elementType.byteWidth
         for r in 0..<indices.count {
-            let s = Int(indices.host[r])
-            precondition(s >= 0 && s < rows, "gather index \(s) outside \(rows) rows")
-            (destination.host + r * width).update(from: source.host + s * width, count: width)
+            (destination.hostBytes + r * width * wordBytes)
+                .copyMemory(from: source.hostBytes + Int(index[r]) * width * wordBytes, byteCount: width * wordBytes)
         }
     }
 }

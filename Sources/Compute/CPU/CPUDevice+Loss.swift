@@ -10,8 +10,7 @@ extension CPUDevice {
                           correct: correct, gradient: gradient)
         for r in 0..<rows {
             let z = logits.host + r * classes
-            let y = Int(labels.host[r])
-            precondition(y >= 0 && y < classes, "label \(y) outside 0..<\(classes)")
+            let y = Int(labels.hostInt32[r])
             var zmax = z[0], best = 0
             for c in 1..<max(classes, 1) where z[c] > zmax {
                 zmax = z[c]

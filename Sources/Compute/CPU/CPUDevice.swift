@@ -18,34 +18,37 @@ public final class CPUDevice: Device {
         name = "OpenBLAS (\(openblas_get_num_threads()) threads)"
     }
 
-    public func makeBuffer(count: Int) throws -> DeviceBuffer {
+    public func makeBuffer(count: Int, of type: ElementType, indexBound: Int?) throws -> DeviceBuffer {
         precondition(count >= 0, "negative buffer size")
+        precondition(indexBound.map { $0 > 0 || count == 0 } ?? true, "an index buffer needs a bound of at least 1")
         guard count <= maxBufferElements else { throw ComputeError.bufferTooLarge(count: count) }
         // posix_memalign reports failure where Swift's allocator would abort; 64-byte alignment
         // keeps OpenBLAS and vector loops on whole cache lines.
         var memory: UnsafeMutableRawPointer?
-        guard posix_memalign(&memory, 64, max(count, 1) * 4) == 0, let memory else {
-            throw ComputeError.outOfMemory(bytes: count * 4)
+        let bytes = max(count, 1) * type.byteWidth
+        guard posix_memalign(&memory, 64, bytes) == 0, let memory else {
+            throw ComputeError.outOfMemory(bytes: bytes)
         }
-        return DeviceBuffer(count: count, storage: .host(memory.bindMemory(to: Float.self, capacity: max(count, 1))))
+        if indexBound != nil { memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        return DeviceBuffer(count: count, elementType: type, indexBound: indexBound, storage: .host(memory))
     }
 
-    public func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws {
-        precondition(values.count == slice.count, "writing \(values.count) values into \(slice.count)")
+    public func write<T: DeviceScalar>(_ values: UnsafeBufferPointer<T>, to slice: BufferSlice) throws {
+        checkWrite(values, to: slice)
         guard let base = values.baseAddress, slice.count > 0 else { return }
-        slice.host.update(from: base, count: slice.count)
+        slice.hostBytes.copyMemory(from: base, byteCount: slice.byteCount)
     }
 
-    public func read(_ slice: BufferSlice, into destination: UnsafeMutableBufferPointer<Float>) throws {
-        precondition(destination.count == slice.count, "reading \(slice.count) values into \(destination.count)")
+    public func read<T: DeviceScalar>(_ slice: BufferSlice, into destination: UnsafeMutableBufferPointer<T>) throws {
+        checkRead(slice, into: destination)
         guard let base = destination.baseAddress, slice.count > 0 else { return }
-        base.update(from: slice.host, count: slice.count)
+        UnsafeMutableRawPointer(base).copyMemory(from: slice.hostBytes, byteCount: slice.byteCount)
     }
 
     public func copy(_ source: BufferSlice, to destination: BufferSlice) throws {
-        precondition(source.count == destination.count, "copying \(source.count) values into \(destination.count)")
+        checkCopy(source, to: destination)
         guard source.count > 0 else { return }
-        destination.host.update(from: source.host, count: source.count)
+        destination.hostBytes.copyMemory(from: source.hostBytes, byteCount: source.byteCount)
     }
 
     public func synchronize() throws {}

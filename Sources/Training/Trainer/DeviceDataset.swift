@@ -2,13 +2,14 @@ import Compute
 import Datasets
 
 /// A labelled data set resident on a device: features (count, featureCount) row-major, NHWC for
-/// images, and labels (count) as floats, so batches are gathered on the device.
+/// images, and labels (count) in an index buffer bounded by the class count, so batches are
+/// gathered on the device and no kernel can read past a row of logits.
 public final class DeviceDataset {
     /// The device holding `features` and `labels`.
     public let device: any Device
     /// (count, shape.count) row-major, NHWC for images.
     public let features: DeviceBuffer
-    /// Class ids as floats, (count).
+    /// Class ids, (count), an `Int32` index buffer bounded by `classCount`.
     public let labels: DeviceBuffer
     /// Number of samples (rows).
     public let count: Int
@@ -19,13 +20,8 @@ public final class DeviceDataset {
 
     /// Uploads `data`. Multi-channel images arrive channel-major (CHW) from the loaders and are
     /// reordered to NHWC here, the layout the convolution kernels use.
-    /// - Throws: `TrainingError.unsupported` for 2^24 rows or more; `ComputeError` when an
-    ///   upload fails.
+    /// - Throws: `ComputeError` when an upload fails.
     public init(_ data: Dataset, device: any Device) throws {
-        // Gather indices and labels travel as floats, exact only below 2^24.
-        guard data.count < 1 << 24 else {
-            throw TrainingError.unsupported("data sets of \(data.count) rows; at most \((1 << 24) - 1) are supported")
-        }
         self.device = device
         count = data.count
         classCount = data.classes.count
@@ -45,6 +41,6 @@ public final class DeviceDataset {
             shape = FeatureShape(features: max(data.featureCount, 1))
         }
         features = try device.upload(values)
-        labels = try device.upload(data.labels.map { Float($0) })
+        labels = try device.uploadIndices(data.labels, below: max(classCount, 1))
     }
 }

@@ -65,8 +65,8 @@ public final class Trainer {
         self.train = train
         device = model.device
         optimizer = try Optimizer(config.optimizer, parameterCount: model.parameterCount, device: device)
-        permutation = try device.makeBuffer(count: train.count)
-        batchLabels = try device.makeBuffer(count: model.maxBatch)
+        permutation = try device.makeIndexBuffer(count: train.count, bound: max(train.count, 1))
+        batchLabels = try device.makeIndexBuffer(count: model.maxBatch, bound: max(train.classCount, 1))
         sampleLoss = try device.makeBuffer(count: model.maxBatch)
         sampleCorrect = try device.makeBuffer(count: model.maxBatch)
         statistics = try device.makeBuffer(count: 4)
@@ -83,7 +83,7 @@ public final class Trainer {
     /// - Throws: `TrainingError.diverged` when a batch loss was not finite; `ComputeError` when a
     ///   device call fails.
     public func trainEpoch(progress: ((Int, Int) -> Void)? = nil) throws -> (loss: Double, accuracy: Double) {
-        var order = Array(0..<train.count).map(Float.init)
+        var order = (0..<train.count).map { Int32($0) }
         var rng = PhiloxStream(seed: config.seed, step: UInt32(truncatingIfNeeded: epoch),
                                stream: PhiloxStream.Streams.shuffle)
         philoxShuffle(&order, using: &rng)
@@ -110,14 +110,15 @@ public final class Trainer {
     /// Zero loss and accuracy totals and "no divergent step yet" (-1), the layout
     /// `accumulateStatistics` keeps.
     private func resetStatistics() throws {
-        try device.write([0, 0, 0, -1], to: statistics.whole)
+        try device.write([0, 0, 0, -1] as [Float], to: statistics.whole)
     }
 
-    /// One optimizer step on the training samples whose indices (as floats) are in `indices`:
+    /// One optimizer step on the training samples whose row indices are in `indices`:
     /// gather, forward, loss, backward, update. Loss and accuracy are added to the epoch totals;
     /// `stepInEpoch` is what a divergence report names.
     /// - Parameters:
-    ///   - indices: row indices into `train`, as floats; 1...`model.maxBatch` of them.
+    ///   - indices: row indices into `train`, a slice of an index buffer bounded by its rows;
+    ///     1...`model.maxBatch` of them.
     ///   - stepInEpoch: the 1-based step within the epoch, recorded if this batch's loss is the
     ///     epoch's first that is not finite.
     /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).

@@ -1,9 +1,5 @@
 import COpenCL
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// CLBlast's SGEMM, loaded with `dlopen` when the library is installed (Debian's
 /// `libclblast-dev`), so the package never requires it: `bench matmul` times it beside ours.
 public struct CLBlast: @unchecked Sendable {
@@ -17,34 +13,30 @@ public struct CLBlast: @unchecked Sendable {
 
     /// Loads CLBlast, or returns nil when it is not installed.
     public init?() {
-        for name in ["libclblast.so.1", "libclblast.so"] {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
-            guard let symbol = dlsym(handle, "CLBlastSgemm") else {
-                dlclose(handle)
-                continue
-            }
-            sgemm = unsafeBitCast(symbol, to: SgemmFunction.self)
-            library = name
-            return
-        }
-        return nil
+        guard let loaded = DynamicLibrary(firstOf: ["libclblast.so.1", "libclblast.so"]),
+              let sgemm = loaded.symbol("CLBlastSgemm", as: SgemmFunction.self) else { return nil }
+        self.sgemm = sgemm
+        library = loaded.path
     }
 
-    /// Runs `C = alpha·op(A)·op(B) + beta·C` with CLBlast on `device`'s queue and returns the
-    /// device time in seconds (from the profiling event CLBlast returns).
+    /// Runs `C = alpha·op(A)·op(B) + beta·C` with CLBlast on the queue of `device`, which must
+    /// run on OpenCL, and returns when it is queued.
     public func gemm(_ s: GemmShape, alpha: Float = 1, a: BufferSlice, b: BufferSlice, beta: Float = 0,
-                     c: BufferSlice, on device: OpenCLDevice) throws -> Double {
+                     c: BufferSlice, on device: KernelDevice) throws {
+        guard let runtime = device.runtime as? OpenCLRuntime else {
+            preconditionFailure("CLBlast runs on OpenCL devices only")
+        }
         s.checkOperands(a: a, b: b, c: c, bias: nil)
-        var queue: cl_command_queue? = device.queue
+        for operand in [a, b, c] { operand.expect(.float32, "a CLBlast operand") }
+        var queue: cl_command_queue? = runtime.queue
         var event: cl_event?
         let rowMajor: Int32 = 101, no: Int32 = 111, yes: Int32 = 112
         let status = sgemm(rowMajor, s.transposeA ? yes : no, s.transposeB ? yes : no, s.m, s.n, s.k, alpha,
-                           a.buffer.openCLMemory, a.offset, s.lda, b.buffer.openCLMemory, b.offset, s.ldb, beta,
-                           c.buffer.openCLMemory, c.offset, s.ldc, &queue, &event)
+                           OpenCLRuntime.memory(a.buffer.deviceMemory), a.offset, s.lda,
+                           OpenCLRuntime.memory(b.buffer.deviceMemory), b.offset, s.ldb, beta,
+                           OpenCLRuntime.memory(c.buffer.deviceMemory), c.offset, s.ldc, &queue, &event)
+        if let event { clReleaseEvent(event) }
         // CLBlast returns OpenCL codes as they are and its own below -1000.
         try check(status, "CLBlastSgemm")
-        guard let event else { return 0 }
-        defer { clReleaseEvent(event) }
-        return try eventSeconds(event)
     }
 }

@@ -1,12 +1,18 @@
-extension OpenCLDevice {
+extension KernelFamily {
+    /// `Kernels/loss.cl`: softmax cross-entropy and the on-device running statistics.
+    public static let loss = KernelFamily(
+        name: "loss", functions: ["softmax_xent", "accumulate_stats"],
+        knobs: [TuningKnob("STATS_GROUP", 256, .powerOfTwo, "work-items of the statistics reduction")])
+}
+
+extension KernelDevice {
     public func softmaxCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int,
                                     classes: Int, loss: BufferSlice, correct: BufferSlice,
                                     gradient: BufferSlice?, scale: Float) throws {
         checkCrossEntropy(logits: logits, labels: labels, rows: rows, classes: classes, loss: loss,
                           correct: correct, gradient: gradient)
-        let (global, local) = linear(rows)
-        try launch("loss", "softmax_xent", global: global, local: local, [
-            .int(rows), .int(classes), .slice(logits), .slice(labels), .slice(loss), .slice(correct),
+        try launchLinear("loss", "softmax_xent", count: rows, [
+            .int(rows), .int(classes), .slice(logits), .int32s(labels), .slice(loss), .slice(correct),
             .slice(gradient ?? loss), .float(scale), .flag(gradient != nil),
         ])
     }
@@ -14,8 +20,7 @@ extension OpenCLDevice {
     public func accumulateStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int,
                                      stats: BufferSlice, step: Int) throws {
         checkStatistics(loss: loss, correct: correct, rows: rows, stats: stats)
-        let group = tuning("loss", "STATS_GROUP", default: 256)
-        try launch("loss", "accumulate_stats", global: [group], local: [group], [
+        try launch("loss", "accumulate_stats", groups: [1], groupSize: [knob("loss", "STATS_GROUP")], [
             .int(rows), .slice(loss), .slice(correct), .slice(stats), .float(Float(step)),
         ])
     }

@@ -1,0 +1,68 @@
+/// Tuning overrides for kernel builds: build → (knob → value), e.g.
+/// `["matmul": ["TILE_M": "128"]]`, over the defaults the registry declares.
+public typealias KernelDefines = [String: [String: String]]
+
+/// Parses `build:NAME=VALUE` items separated by commas, e.g. `matmul:TILE_M=128,matmul:WPT_M=8`.
+/// Only the syntax is checked here; `KernelRegistry.resolve` checks builds, knobs and values.
+/// - Throws: `ComputeError.invalidTuning` naming the malformed item.
+public func parseKernelDefines(_ text: String) throws(ComputeError) -> KernelDefines {
+    var defines: KernelDefines = [:]
+    for item in text.split(separator: ",") {
+        let buildAndDefine = item.split(separator: ":", maxSplits: 1)
+        let nameAndValue = buildAndDefine.count == 2 ? buildAndDefine[1].split(separator: "=", maxSplits: 1) : []
+        guard nameAndValue.count == 2, !buildAndDefine[0].isEmpty,
+              nameAndValue[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+              nameAndValue[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" })
+        else {
+            throw ComputeError.invalidTuning("'\(item)' is not build:NAME=VALUE")
+        }
+        defines[String(buildAndDefine[0]), default: [:]][String(nameAndValue[0])] = String(nameAndValue[1])
+    }
+    return defines
+}
+
+/// `FATHOM_KERNEL_DEFINES` from the environment (empty when unset), so a tuned configuration
+/// found with `bench matmul --sweep` applies to every command without a rebuild.
+public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
+    guard let text = environment("FATHOM_KERNEL_DEFINES"), !text.isEmpty else { return [:] }
+    return try parseKernelDefines(text)
+}
+
+/// Tuning for OpenCL devices that are not GPUs (PoCL), per build unless the caller sets that
+/// build. PoCL runs a work-group as loops split at each barrier, so it wants few work-items per
+/// group and much work per work-item. Measured on PoCL 3.1 (2-core EPYC, 2026-12-01):
+/// - matmul, 128×128 tiles with 8×8 per work-item: `bench matmul --sweep` timed five
+///   mlp:512,256 training products at 96.8 ms in all, against 211.7 ms with the GPU defaults;
+/// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms;
+/// - narrow products keep the registry's 64×64 defaults, which ran the cnn's products at batch
+///   256 in 428 ms against 619 ms with the 128×128 tiles.
+public let cpuDeviceTuning: KernelDefines = [
+    "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8"],
+    "reduce": ["REDUCE_GROUP": "16"],
+    "loss": ["STATS_GROUP": "16"],
+]
+
+/// Measured tuning for GPUs, matched by a substring of the device name (the first match wins),
+/// as CLBlast's database does. Empty until a GPU sweep (`bench matmul --sweep`, run by
+/// `Benchmarks/gpu-check.sh`) has been recorded in Benchmarks/README.md; a GPU without an entry
+/// uses the registry's defaults, which `bench compile --runtime cuda --arch sm_90` shows to
+/// compile without spills (unmeasured on a GPU).
+public let gpuTuning: [(deviceName: String, defines: KernelDefines)] = []
+
+/// The tuning a device gets unless the caller overrides a build: `cpuDeviceTuning` for devices
+/// that are not GPUs, the matching `gpuTuning` entry for GPUs, else nothing.
+public func defaultTuning(isGPU: Bool, deviceName: String) -> KernelDefines {
+    guard isGPU else { return cpuDeviceTuning }
+    return gpuTuning.first { deviceName.contains($0.deviceName) }?.defines ?? [:]
+}
+
+/// Matmul tile configurations worth trying on a new GPU, the default first, each applied to the
+/// wide and the narrow builds alike. Each keeps 256 work-items per group and at most 33 KiB of
+/// local memory.
+public let matmulTuningCandidates: [KernelDefines] = [
+    (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
+    (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
+].map { m, n, k, wm, wn in
+    let tiles = ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]
+    return ["matmul": tiles, narrowMatmulBuild: tiles]
+}
