@@ -3,17 +3,17 @@ import Compute
 
 extension DeviceKind: ExpressibleByArgument {}
 
-/// `--device gpu|cpu|opencl|auto`, shared by every command.
+/// `--device gpu|cuda|cpu|opencl|auto`, shared by every command.
 public struct DeviceOptions: ParsableArguments {
-    /// The backend to open; `auto` takes a GPU when there is one, else the CPU.
-    @Option(help: "Backend: gpu (an OpenCL GPU, else exit 69), opencl (any OpenCL device, e.g. PoCL), cpu (OpenBLAS), or auto.")
+    /// The backend to open; `auto` takes a GPU of either runtime when there is one, else the CPU.
+    @Option(help: "Backend: gpu (an OpenCL GPU, else a CUDA device, else exit 69), cuda (a CUDA device through NVRTC, else exit 69), opencl (any OpenCL device, e.g. PoCL), cpu (OpenBLAS), or auto (a GPU of either runtime, else the CPU).")
     public var device: DeviceKind = .auto
 
     /// Options with their defaults, as the argument parser requires.
     public init() {}
 
     /// Opens the device; with `auto`, says on stderr which one it chose.
-    /// - Throws: `ComputeError.noGPU` or `.noOpenCLDevice` when the requested kind is missing,
+    /// - Throws: `ComputeError.noGPU`, `.noCUDADevice` or `.noOpenCLDevice` when the requested kind is missing,
     ///   or another `ComputeError` when it cannot be initialised.
     public func open() throws -> any Device {
         let opened = try makeDevice(device)
