@@ -132,14 +132,25 @@ static float philox_radius(const uint w) {
     return FATHOM_SQRT(FATHOM_MUL(-2.0f, philox_log(philox_uniform32(w))));
 }
 
-// Normal j (0..3) of a block: words (x, y) give normals 0 and 1 (radius from x, angle from y,
-// cosine then sine), words (z, w) normals 2 and 3.
-static float philox_normal(const philox_block b, const int j) {
+typedef struct { float z0, z1, z2, z3; } philox_normals;
+
+// The four normals of a block: words (x, y) give normals 0 and 1 (radius from x, angle from y,
+// cosine then sine), words (z, w) normals 2 and 3. Each radius and angle is computed once.
+static philox_normals philox_block_normals(const philox_block b) {
     FATHOM_NO_CONTRACTION
-    const uint radiusWord = j < 2 ? b.x : b.z;
-    const uint angleWord = j < 2 ? b.y : b.w;
-    const philox_sincos t = philox_turn(angleWord);
-    return FATHOM_MUL(philox_radius(radiusWord), (j & 1) ? t.s : t.c);
+    const float r0 = philox_radius(b.x), r1 = philox_radius(b.z);
+    const philox_sincos t0 = philox_turn(b.y), t1 = philox_turn(b.w);
+    philox_normals n;
+    n.z0 = FATHOM_MUL(r0, t0.c);
+    n.z1 = FATHOM_MUL(r0, t0.s);
+    n.z2 = FATHOM_MUL(r1, t1.c);
+    n.z3 = FATHOM_MUL(r1, t1.s);
+    return n;
+}
+
+// Normal j (0..3) of a block's normals.
+static float philox_normal(const philox_normals n, const int j) {
+    return j == 0 ? n.z0 : (j == 1 ? n.z1 : (j == 2 ? n.z2 : n.z3));
 }
 
 // ±1 from the top bit of a word (bit set: −1).

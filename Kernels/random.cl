@@ -18,12 +18,14 @@ __kernel void random_fill(__global float *x, const int offX, const int n, const 
     const int g = get_global_id(0);
     if ((long)g * 4 - skip >= n) return;
     const philox_block b = random_block(g, seedLo, seedHi, step, stream, startBlockLo, startBlockHi);
+    philox_normals normals;
+    if (distribution == 1) normals = philox_block_normals(b);
     for (int j = 0; j < 4; j++) {
         const int p = g * 4 + j - skip;
         if (p < 0 || p >= n) continue;
         float v;
         if (distribution == 0) v = philox_uniform(philox_word(b, j));
-        else if (distribution == 1) v = philox_normal(b, j);
+        else if (distribution == 1) v = philox_normal(normals, j);
         else v = philox_rademacher(philox_word(b, j));
         x[offX + p] = v * scale;
     }

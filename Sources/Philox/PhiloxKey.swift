@@ -171,7 +171,15 @@ public enum PhiloxMaps {
         (-2 * log(uniform32(w))).squareRoot()
     }
 
-    /// Normal `j` (0..3) of a block (see `PhiloxKey`).
+    /// The four normals of a block (see `PhiloxKey`), each radius and angle computed once: the
+    /// prelude's `philox_block_normals`.
+    public static func normals(_ b: (UInt32, UInt32, UInt32, UInt32)) -> (Float, Float, Float, Float) {
+        let r0 = radius(b.0), r1 = radius(b.2)
+        let t0 = turn(b.1), t1 = turn(b.3)
+        return (r0 * t0.cos, r0 * t0.sin, r1 * t1.cos, r1 * t1.sin)
+    }
+
+    /// Normal `j` (0..3) of a block.
     public static func normal(_ b: (UInt32, UInt32, UInt32, UInt32), _ j: Int) -> Float {
         let turn = turn(j < 2 ? b.1 : b.3)
         return radius(j < 2 ? b.0 : b.2) * (j & 1 == 1 ? turn.sin : turn.cos)
