@@ -6,7 +6,7 @@ import Testing
 struct LibraryExampleTests {
     @Test func matmulThroughTheDeviceLayer() throws {
         // --- README example begins ---
-        let device = try makeDevice(.cpu)                 // or .gpu, .opencl, .auto
+        let device = try makeDevice(.cpu)                 // or .gpu, .cuda, .opencl, .auto
         let a = try device.upload([1, 2, 3, 4, 5, 6])     // A: 2×3, row-major
         let b = try device.upload([1, 0, 0, 1, 1, 1])     // B: 3×2
         let c = try device.makeBuffer(count: 4)           // C: 2×2
