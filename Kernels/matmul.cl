@@ -46,8 +46,10 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
     const int tid = tm * THREADS_N + tn;
-    const int m0 = get_group_id(1) * TILE_M;
-    const int n0 = get_group_id(0) * TILE_N;
+    // Row tiles along the first grid dimension: CUDA caps the second and third at 65535 blocks,
+    // and M (im2col rows of a convolution) is the dimension that grows with the batch.
+    const int m0 = get_group_id(0) * TILE_M;
+    const int n0 = get_group_id(1) * TILE_N;
 
     // +1 column of padding so that the column-wise stores of a transposed load miss no banks.
     __local float As[TILE_K][TILE_M + 1];

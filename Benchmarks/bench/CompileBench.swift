@@ -61,7 +61,7 @@ struct CompileBench: ParsableCommand {
                 }
                 target = opencl.deviceName
             case .cuda:
-                let nvrtc = try NVRTC()
+                let nvrtc = try NVRTC.load()
                 compiler = { program in
                     let output = try nvrtc.compile(program.source(runtimePreludes: ["cuda_compat"]),
                                                    name: program.buildName, architecture: arch,

@@ -11,6 +11,9 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The driver refused a compiled module: names both versions, since a cubin from an NVRTC
     /// newer than the driver is the usual cause.
     case cudaModule(build: String, code: Int32, name: String, driver: String, nvrtc: String, architecture: String)
+    /// A launch larger than the runtime allows (CUDA: 2^31 − 1 blocks in x, 65535 in y and z,
+    /// 1024 threads per block).
+    case launchTooLarge(kernel: String, shape: String)
     /// NVRTC failed for a reason other than the source (which is `build`).
     case nvrtc(call: String, message: String)
     /// No NVRTC library could be loaded; `tried` lists the candidates.
@@ -41,6 +44,8 @@ public enum ComputeError: Error, Sendable, CustomStringConvertible, Equatable {
             return "loading the \(architecture) cubin of Kernels/\(build).cl failed: \(name) (\(code)); "
                 + "the driver supports CUDA \(driver), NVRTC is \(nvrtc): use an NVRTC no newer than the driver "
                 + "(FATHOM_NVRTC=/path/to/libnvrtc.so)"
+        case .launchTooLarge(let kernel, let shape):
+            return "\(kernel): a launch of \(shape) exceeds the device's grid limits"
         case .nvrtc(let call, let message):
             return "\(call): \(message)"
         case .noNVRTC(let tried):

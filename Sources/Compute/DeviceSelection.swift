@@ -20,14 +20,14 @@ public func makeDevice(_ kind: DeviceKind, kernelDefines: KernelDefines? = nil) 
             return try KernelDevice.openCL(gpu, kernelDefines: defines)
         }
         if let device = try cudaDevices().first {
-            return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC()), kernelDefines: defines)
+            return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC.load(maximumMajor: device.driverMajor)), kernelDefines: defines)
         }
         throw ComputeError.noGPU(found: "OpenCL: \(describeOpenCLDevices()); CUDA: \(describeCUDADevices())")
     case .cuda:
         guard let device = try cudaDevices().first else {
             throw ComputeError.noCUDADevice(found: describeCUDADevices())
         }
-        return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC()), kernelDefines: defines)
+        return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC.load(maximumMajor: device.driverMajor)), kernelDefines: defines)
     case .opencl:
         let devices = try openCLDevices()
         guard let chosen = devices.first(where: \.isGPU) ?? devices.first else {
@@ -40,7 +40,7 @@ public func makeDevice(_ kind: DeviceKind, kernelDefines: KernelDefines? = nil) 
             return try KernelDevice.openCL(gpu, kernelDefines: defines)
         }
         if let device = (try? cudaDevices())?.first {
-            return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC()), kernelDefines: defines)
+            return try KernelDevice(runtime: CUDARuntime(device, nvrtc: NVRTC.load(maximumMajor: device.driverMajor)), kernelDefines: defines)
         }
         return CPUDevice()
     }

@@ -14,7 +14,7 @@ struct CUDATests {
     static let nvrtc: NVRTC? = {
         let local = globPaths(packageRoot + "/.nvrtc/nvidia/cuda_nvrtc/lib/libnvrtc.so*")
             .filter { !$0.contains("builtins") && !$0.contains(".alt.") }
-        return try? NVRTC(candidates: NVRTC.candidates() + local)
+        return try? NVRTC.load(candidates: NVRTC.candidates() + local)
     }()
 
     private func compiler() throws -> NVRTC {
@@ -78,7 +78,7 @@ struct CUDATests {
     @Test("a missing NVRTC is a typed error listing what was tried")
     func missingNVRTC() {
         #expect(throws: ComputeError.noNVRTC(tried: ["/nonexistent/libnvrtc.so"])) {
-            try NVRTC(candidates: ["/nonexistent/libnvrtc.so"])
+            try NVRTC.load(candidates: ["/nonexistent/libnvrtc.so"])
         }
     }
 

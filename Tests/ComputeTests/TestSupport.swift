@@ -29,7 +29,7 @@ enum Devices {
     }()
     /// The first CUDA device with NVRTC, when both exist (a GPU machine), else nil.
     static let cuda: KernelDevice? = {
-        guard let info = (try? cudaDevices())?.first, let nvrtc = try? NVRTC() else { return nil }
+        guard let info = (try? cudaDevices())?.first, let nvrtc = try? NVRTC.load(maximumMajor: info.driverMajor) else { return nil }
         return try? KernelDevice(runtime: CUDARuntime(info, nvrtc: nvrtc))
     }()
     /// The CPU first, then every kernel device.

@@ -44,7 +44,7 @@ extension KernelDevice {
         let build = matmulBuild(for: shape)
         let tileM = knob(build, "TILE_M"), tileN = knob(build, "TILE_N")
         try launch(build, "sgemm",
-                   groups: [(shape.n + tileN - 1) / tileN, (shape.m + tileM - 1) / tileM],
+                   groups: [(shape.m + tileM - 1) / tileM, (shape.n + tileN - 1) / tileN],
                    groupSize: [tileN / knob(build, "WPT_N"), tileM / knob(build, "WPT_M")], [
                        .int(shape.m), .int(shape.n), .int(shape.k), .float(alpha),
                        .slice(a), .int(shape.transposeA ? 1 : shape.lda), .int(shape.transposeA ? shape.lda : 1),

@@ -46,7 +46,10 @@ public final class CUBLAS: @unchecked Sendable {
         self.runtime = runtime
     }
 
-    deinit { _ = destroy(handle) }
+    deinit {
+        _ = try? runtime.makeCurrent()
+        _ = destroy(handle)
+    }
 
     /// Queues `C = alpha·op(A)·op(B) + beta·C` (row-major, as `GemmShape` says) on the stream.
     public func gemm(_ s: GemmShape, alpha: Float = 1, a: BufferSlice, b: BufferSlice, beta: Float = 0,

@@ -126,6 +126,9 @@ public struct CUDADeviceInfo: Sendable, CustomStringConvertible {
     public let driverVersion: String
     let device: CUdevice
 
+    /// The driver's major CUDA version (13 for 13.0): the newest NVRTC major it loads cubins of.
+    public var driverMajor: Int { Int(driverVersion.split(separator: ".").first ?? "") ?? 0 }
+
     /// "sm_90".
     public var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
 

@@ -50,9 +50,9 @@ public final class CUDARuntime: KernelRuntime, @unchecked Sendable {
         try driver.check(driver.primaryContextRetain(&context, info.device), "cuDevicePrimaryCtxRetain")
         guard let context else { throw ComputeError.cuda(call: "cuDevicePrimaryCtxRetain", code: 999, name: "no context") }
         self.context = context
-        try driver.check(driver.contextSetCurrent(context), "cuCtxSetCurrent")
         var stream: CUstream?
         do {
+            try driver.check(driver.contextSetCurrent(context), "cuCtxSetCurrent")
             try driver.check(driver.streamCreate(&stream, UInt32(FATHOM_CU_STREAM_NON_BLOCKING)), "cuStreamCreate")
         } catch {
             _ = driver.primaryContextRelease(info.device)
@@ -178,6 +178,10 @@ public final class CUDARuntime: KernelRuntime, @unchecked Sendable {
                        arguments: [LaunchArgument]) throws {
         guard let handle = CUfunction(bitPattern: UInt(function.bits)) else { preconditionFailure("a null CUDA function") }
         precondition(groups.count <= 3, "at most three launch dimensions")
+        let gridLimits = [Int(Int32.max), 65535, 65535]
+        guard zip(groups, gridLimits).allSatisfy({ $0 <= $1 }), groupSize.reduce(1, *) <= 1024 else {
+            throw ComputeError.launchTooLarge(kernel: name, shape: "\(groups) blocks of \(groupSize) threads")
+        }
         func dimension(_ values: [Int], _ i: Int) -> UInt32 { i < values.count ? UInt32(values[i]) : 1 }
         // cuLaunchKernel takes a pointer to each argument's value.
         var storage = [UInt64](repeating: 0, count: arguments.count)
@@ -194,12 +198,18 @@ public final class CUDARuntime: KernelRuntime, @unchecked Sendable {
             var events: (CUevent, CUevent)?
             if profiledEvents != nil {
                 var start: CUevent?, end: CUevent?
-                try driver.check(driver.eventCreate(&start, UInt32(FATHOM_CU_EVENT_DEFAULT)), "cuEventCreate")
-                try driver.check(driver.eventCreate(&end, UInt32(FATHOM_CU_EVENT_DEFAULT)), "cuEventCreate")
-                if let start, let end {
-                    events = (start, end)
-                    try driver.check(driver.eventRecord(start, stream), "cuEventRecord")
+                let first = driver.eventCreate(&start, UInt32(FATHOM_CU_EVENT_DEFAULT))
+                let second = driver.eventCreate(&end, UInt32(FATHOM_CU_EVENT_DEFAULT))
+                guard first == 0, second == 0, let start, let end else {
+                    if let start { _ = driver.eventDestroy(start) }
+                    if let end { _ = driver.eventDestroy(end) }
+                    try driver.check(first != 0 ? first : second, "cuEventCreate")
+                    return
                 }
+                // Owned by the profiling list from here on, so a failed launch cannot leak them.
+                events = (start, end)
+                profiledEvents?.append((start, end))
+                try driver.check(driver.eventRecord(start, stream), "cuEventRecord")
             }
             // Little-endian: a 32-bit argument's value is the first four bytes of its slot.
             let status = storage.withUnsafeMutableBufferPointer { slots -> CUresult in
@@ -212,15 +222,13 @@ public final class CUDARuntime: KernelRuntime, @unchecked Sendable {
                 }
             }
             try driver.check(status, "cuLaunchKernel(\(name))")
-            if let events {
-                try driver.check(driver.eventRecord(events.1, stream), "cuEventRecord")
-                profiledEvents?.append(events)
-            }
+            if let events { try driver.check(driver.eventRecord(events.1, stream), "cuEventRecord") }
             if syncEachKernel { try driver.check(driver.streamSynchronize(stream), "cuStreamSynchronize after \(name)") }
         }
     }
 
     public func beginProfiling() {
+        _ = driver.contextSetCurrent(context)
         lock.withLock {
             for (start, end) in profiledEvents ?? [] {
                 _ = driver.eventDestroy(start)

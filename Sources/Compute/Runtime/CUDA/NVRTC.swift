@@ -17,15 +17,20 @@ public final class NVRTC: @unchecked Sendable {
     /// NVRTC's version, e.g. (12, 9).
     public let version: (major: Int, minor: Int)
 
-    private let create: fathom_nvrtcCreateProgram
-    private let destroy: fathom_nvrtcDestroyProgram
-    private let compileProgram: fathom_nvrtcCompileProgram
-    private let logSize: fathom_nvrtcGetProgramLogSize
-    private let getLog: fathom_nvrtcGetProgramLog
-    private let cubinSize: fathom_nvrtcGetCUBINSize
-    private let getCubin: fathom_nvrtcGetCUBIN
-    private let errorString: fathom_nvrtcGetErrorString
+    private let entries: Entries
     private let library: DynamicLibrary
+
+    /// The entry points the package calls.
+    private struct Entries {
+        let create: fathom_nvrtcCreateProgram
+        let destroy: fathom_nvrtcDestroyProgram
+        let compileProgram: fathom_nvrtcCompileProgram
+        let logSize: fathom_nvrtcGetProgramLogSize
+        let getLog: fathom_nvrtcGetProgramLog
+        let cubinSize: fathom_nvrtcGetCUBINSize
+        let getCubin: fathom_nvrtcGetCUBIN
+        let errorString: fathom_nvrtcGetErrorString
+    }
 
     /// The libraries tried, in order.
     public static func candidates() -> [String] {
@@ -41,12 +46,39 @@ public final class NVRTC: @unchecked Sendable {
         return paths
     }
 
-    /// Loads the first NVRTC of `candidates`.
+    /// The first NVRTC of `candidates` whose major version is at most `maximumMajor`
+    /// (the driver's: a cubin of a newer major CUDA version does not load on an older driver;
+    /// within one major version minor-version compatibility loads it).
     /// - Throws: `ComputeError.noNVRTC` listing what was tried.
-    public init(candidates: [String] = NVRTC.candidates()) throws(ComputeError) {
-        guard let library = DynamicLibrary(firstOf: candidates) else {
-            throw ComputeError.noNVRTC(tried: candidates)
+    public static func load(candidates: [String] = NVRTC.candidates(), maximumMajor: Int? = nil)
+        throws(ComputeError) -> NVRTC
+    {
+        var tried: [String] = []
+        for candidate in candidates {
+            guard let library = DynamicLibrary(firstOf: [candidate]) else {
+                tried.append(candidate)
+                continue
+            }
+            do throws(ComputeError) {
+                let (entries, version) = try open(library, maximumMajor: maximumMajor)
+                return NVRTC(library: library, entries: entries, version: version)
+            } catch {
+                tried.append("\(candidate) (\(error.description))")
+            }
         }
+        throw ComputeError.noNVRTC(tried: tried)
+    }
+
+    private init(library: DynamicLibrary, entries: Entries, version: (major: Int, minor: Int)) {
+        self.library = library
+        self.entries = entries
+        self.version = version
+        path = library.path
+    }
+
+    private static func open(_ library: DynamicLibrary, maximumMajor: Int?)
+        throws(ComputeError) -> (Entries, (major: Int, minor: Int))
+    {
         guard let versionFunction = library.symbol("nvrtcVersion", as: fathom_nvrtcVersion.self),
               let create = library.symbol("nvrtcCreateProgram", as: fathom_nvrtcCreateProgram.self),
               let destroy = library.symbol("nvrtcDestroyProgram", as: fathom_nvrtcDestroyProgram.self),
@@ -57,21 +89,16 @@ public final class NVRTC: @unchecked Sendable {
               let getCubin = library.symbol("nvrtcGetCUBIN", as: fathom_nvrtcGetCUBIN.self),
               let errorString = library.symbol("nvrtcGetErrorString", as: fathom_nvrtcGetErrorString.self)
         else {
-            throw ComputeError.noNVRTC(tried: [library.path + " (lacks the NVRTC 11.2+ entry points)"])
+            throw ComputeError.nvrtc(call: library.path, message: "lacks the NVRTC 11.2+ entry points")
         }
         var major: Int32 = 0, minor: Int32 = 0
         _ = versionFunction(&major, &minor)
-        self.library = library
-        path = library.path
-        version = (Int(major), Int(minor))
-        self.create = create
-        self.destroy = destroy
-        self.compileProgram = compileProgram
-        self.logSize = logSize
-        self.getLog = getLog
-        self.cubinSize = cubinSize
-        self.getCubin = getCubin
-        self.errorString = errorString
+        if let maximumMajor, Int(major) > maximumMajor {
+            throw ComputeError.nvrtc(call: "NVRTC \(major).\(minor)", message: "newer than the driver's CUDA \(maximumMajor)")
+        }
+        let entries = Entries(create: create, destroy: destroy, compileProgram: compileProgram, logSize: logSize,
+                              getLog: getLog, cubinSize: cubinSize, getCubin: getCubin, errorString: errorString)
+        return (entries, (Int(major), Int(minor)))
     }
 
     /// "NVRTC 12.9 (path)".
@@ -92,42 +119,42 @@ public final class NVRTC: @unchecked Sendable {
     public func compile(_ source: String, name: String, architecture: String, defines: [String: String],
                         resourceUsage: Bool = false) throws(ComputeError) -> Output {
         var program: nvrtcProgram?
-        let created = create(&program, source, "Kernels/\(name).cu", 0, nil, nil)
+        let created = entries.create(&program, source, "Kernels/\(name).cu", 0, nil, nil)
         guard created == 0, let program else {
             throw ComputeError.nvrtc(call: "nvrtcCreateProgram(\(name))", message: message(created))
         }
         defer {
             var doomed: nvrtcProgram? = program
-            _ = destroy(&doomed)
+            _ = entries.destroy(&doomed)
         }
         // -default-device makes the OpenCL-style `static` helpers device functions; a cubin for
         // the exact architecture loads on drivers older than this NVRTC, where PTX would not.
         let options = ["--gpu-architecture=\(architecture)", "-default-device", "-std=c++17"]
             + (resourceUsage ? ["--ptxas-options=-v"] : [])
             + defines.sorted { $0.key < $1.key }.map { "--define-macro=\($0.key)=\($0.value)" }
-        let status = withCStrings(options) { compileProgram(program, Int32(options.count), $0) }
+        let status = withCStrings(options) { entries.compileProgram(program, Int32(options.count), $0) }
         var size = 0
-        _ = logSize(program, &size)
+        _ = entries.logSize(program, &size)
         var logBytes = [CChar](repeating: 0, count: size + 1)
-        _ = getLog(program, &logBytes)
+        _ = entries.getLog(program, &logBytes)
         let log = logBytes.withUnsafeBufferPointer { $0.baseAddress.map { String(cString: $0) } ?? "" }
         // NVRTC_ERROR_COMPILATION (6): the source is at fault, and the log says where.
         if status == 6 { throw ComputeError.build(family: name, log: log) }
         guard status == 0 else { throw ComputeError.nvrtc(call: "nvrtcCompileProgram(\(name))", message: message(status)) }
         var cubinBytes = 0
-        guard cubinSize(program, &cubinBytes) == 0, cubinBytes > 0 else {
+        guard entries.cubinSize(program, &cubinBytes) == 0, cubinBytes > 0 else {
             throw ComputeError.nvrtc(call: "nvrtcGetCUBINSize(\(name))", message: "no cubin for \(architecture)")
         }
         var cubin = [UInt8](repeating: 0, count: cubinBytes)
         let got = cubin.withUnsafeMutableBufferPointer { pointer in
-            getCubin(program, UnsafeMutableRawPointer(pointer.baseAddress)?.assumingMemoryBound(to: CChar.self))
+            entries.getCubin(program, UnsafeMutableRawPointer(pointer.baseAddress)?.assumingMemoryBound(to: CChar.self))
         }
         guard got == 0 else { throw ComputeError.nvrtc(call: "nvrtcGetCUBIN(\(name))", message: message(got)) }
         return Output(cubin: cubin, log: log)
     }
 
     private func message(_ result: nvrtcResult) -> String {
-        errorString(result).map { String(cString: $0) } ?? "NVRTC error \(result)"
+        entries.errorString(result).map { String(cString: $0) } ?? "NVRTC error \(result)"
     }
 }
 
