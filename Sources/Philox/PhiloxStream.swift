@@ -27,6 +27,8 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         public static let noise: UInt32 = 6
         /// Zeroth-order perturbation directions.
         public static let perturbation: UInt32 = 7
+        /// Which examples a Poisson-sampled batch takes (step = the training step).
+        public static let sampling: UInt32 = 8
     }
 
     /// The Philox key: the run's seed.

@@ -38,7 +38,8 @@ func evaluate(_ model: Model, x: [Float], labels: [Float], backward: Bool)
     let mean = try device.download(loss.whole).reduce(0.0) { $0 + Double($1) } / Double(batch)
     guard backward else { return (mean, [], []) }
     try model.backward(batch: batch, inputGradient: true)
-    return (mean, try device.download(model.gradients.whole), try device.download(model.inputGradientSlice(batch: batch)))
+    guard let gradients = model.gradients else { preconditionFailure("a training model") }
+    return (mean, try device.download(gradients.whole), try device.download(model.inputGradientSlice(batch: batch)))
 }
 
 /// Asserts |a − e| ≤ atol + rtol·|e| elementwise, reporting the first mismatches.

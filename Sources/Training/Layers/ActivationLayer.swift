@@ -31,7 +31,7 @@ public final class ActivationLayer: Layer {
     /// `dx = dy · act′`, the derivative taken from `y`; nothing to do without `dx`, as the layer
     /// has no parameters (so `observer` is never called).
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                         observer: BackwardObserver?) throws {
+                         accumulate: Bool, observer: BackwardObserver?) throws {
         guard let device else { preconditionFailure("activation used before bind") }
         guard let dx else { return }
         try device.activationBackward(activation, y: y, dy: dy, dx: dx)
@@ -55,5 +55,5 @@ public final class Flatten: Layer {
     public func forward(x: BufferSlice, y: BufferSlice, batch: Int) throws {}
     /// No work: the model gives `dx` the same buffer as `dy`.
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                         observer: BackwardObserver?) throws {}
+                         accumulate: Bool, observer: BackwardObserver?) throws {}
 }

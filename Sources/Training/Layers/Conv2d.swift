@@ -83,12 +83,13 @@ public final class Conv2d: Layer {
         input = b.input
         let g = geometry(b.input, batch: b.maxBatch)
         patches = try b.device.makeBuffer(count: g.patchRows * g.patchSize)
-        patchGradient = try b.device.makeBuffer(count: g.patchRows * g.patchSize)
+        // Only a model that trains back-propagates into patches.
+        patchGradient = b.gradients == nil ? nil : try b.device.makeBuffer(count: g.patchRows * g.patchSize)
         let w = outChannels * g.patchSize
         weight = b.parameters.slice(0, w)
         bias = b.parameters.slice(w, outChannels)
-        weightGradient = b.gradients.slice(0, w)
-        biasGradient = b.gradients.slice(w, outChannels)
+        weightGradient = b.gradients?.slice(0, w)
+        biasGradient = b.gradients?.slice(w, outChannels)
     }
 
     /// im2col of the NHWC input `x`, then `y = act(patches · Wᵀ + b)`: (batch·outHeight·outWidth,
@@ -105,10 +106,11 @@ public final class Conv2d: Layer {
 
     /// Turns `dy` into the pre-activation gradient in place, offers it and the patch matrix to
     /// `observer`, then forms `dx` (through col2im) when asked and, unless the observer says
-    /// `.skip`, the weight and bias gradients, overwriting the layer's gradient view. Reuses the
+    /// `.skip`, the weight and bias gradients, overwriting the layer's gradient view (adding to
+    /// it with `accumulate`). Reuses the
     /// patches of the forward pass, so it must follow the forward pass of the same batch.
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                         observer: BackwardObserver?) throws {
+                         accumulate: Bool, observer: BackwardObserver?) throws {
         guard let device, let patches, let patchGradient, let weight, let weightGradient, let biasGradient else {
             preconditionFailure("Conv2d used before bind")
         }
@@ -126,8 +128,9 @@ public final class Conv2d: Layer {
             try device.col2im(g, cols: dcols, dx: dx)
         }
         if action == .accumulate {
-            try device.gemm(products(g).weightGradient, a: dy, b: cols, c: weightGradient)
-            try device.columnSum(dy, rows: g.patchRows, cols: outChannels, beta: 0, into: biasGradient)
+            let beta: Float = accumulate ? 1 : 0
+            try device.gemm(products(g).weightGradient, a: dy, b: cols, beta: beta, c: weightGradient)
+            try device.columnSum(dy, rows: g.patchRows, cols: outChannels, beta: beta, into: biasGradient)
         }
     }
 }

@@ -82,8 +82,9 @@ public struct LayerBinding {
     /// The layer's parameters in the model's flat buffer, concatenated in `parameterShapes` order
     /// (empty for a layer without parameters).
     public let parameters: BufferSlice
-    /// The layer's gradients, laid out like `parameters`.
-    public let gradients: BufferSlice
+    /// The layer's gradients, laid out like `parameters`; nil for an inference-only model,
+    /// which then allocates no backward workspace either.
+    public let gradients: BufferSlice?
 }
 
 /// One layer of a feed-forward model. Activations are row-major (batch, features), NHWC for
@@ -121,10 +122,12 @@ public protocol Layer: AnyObject {
     ///   - dy: gradient of the loss with respect to `y`, same shape as `y`.
     ///   - dx: where to write the gradient with respect to `x`, or nil when nothing below needs it.
     ///   - batch: samples in this pass.
+    ///   - accumulate: add the weight gradients to the gradient view (beta 1) instead of
+    ///     overwriting it: the chunks of a logical batch sum their gradients this way.
     ///   - observer: called by parametric layers before they form their weight gradients.
     /// - Throws: `ComputeError` when a device call fails, or whatever `observer` throws.
     func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                  observer: BackwardObserver?) throws
+                  accumulate: Bool, observer: BackwardObserver?) throws
 }
 
 /// The three matrix products of a parametric layer's training step. The layer runs exactly

@@ -61,8 +61,8 @@ public final class Linear: Layer {
         let w = outputs * inputs
         weight = b.parameters.slice(0, w)
         bias = b.parameters.slice(w, outputs)
-        weightGradient = b.gradients.slice(0, w)
-        biasGradient = b.gradients.slice(w, outputs)
+        weightGradient = b.gradients?.slice(0, w)
+        biasGradient = b.gradients?.slice(w, outputs)
     }
 
     /// `y (batch, outputs) = act(x (batch, in) · Wᵀ + b)` in one matrix product.
@@ -74,9 +74,9 @@ public final class Linear: Layer {
 
     /// Turns `dy` into the pre-activation gradient in place, offers it and `x` to `observer`, then
     /// forms `dx = dz · W` when asked and, unless the observer says `.skip`, `dW = dzᵀ · x` and
-    /// `db = Σ_rows dz`, overwriting the layer's gradient view.
+    /// `db = Σ_rows dz`, overwriting the layer's gradient view or, with `accumulate`, adding to it.
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                         observer: BackwardObserver?) throws {
+                         accumulate: Bool, observer: BackwardObserver?) throws {
         guard let device, let weight, let weightGradient, let biasGradient else {
             preconditionFailure("Linear used before bind")
         }
@@ -92,8 +92,9 @@ public final class Linear: Layer {
         }
         if action == .accumulate {
             // dW (out, in) = dzᵀ · x ;  db = Σ_rows dz
-            try device.gemm(shapes.weightGradient, a: dy, b: x, c: weightGradient)
-            try device.columnSum(dy, rows: batch, cols: outputs, beta: 0, into: biasGradient)
+            let beta: Float = accumulate ? 1 : 0
+            try device.gemm(shapes.weightGradient, a: dy, b: x, beta: beta, c: weightGradient)
+            try device.columnSum(dy, rows: batch, cols: outputs, beta: beta, into: biasGradient)
         }
     }
 }

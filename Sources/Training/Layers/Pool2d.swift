@@ -72,7 +72,7 @@ public final class Pool2d: Layer {
     /// Routes `dy` to the recorded arg-max (max) or spreads it evenly over the window (average)
     /// into `dx`; nothing to do without `dx`, as the layer has no parameters.
     public func backward(x: BufferSlice, y: BufferSlice, dy: BufferSlice, dx: BufferSlice?, batch: Int,
-                         observer: BackwardObserver?) throws {
+                         accumulate: Bool, observer: BackwardObserver?) throws {
         guard let device else { preconditionFailure("Pool2d used before bind") }
         guard let dx else { return }
         let g = geometry(input, batch: batch)

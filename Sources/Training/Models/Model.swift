@@ -35,13 +35,16 @@ public final class Model {
     public let maxBatch: Int
     /// Every trainable parameter, concatenated in `tensors` order.
     public let parameters: DeviceBuffer
-    /// Gradients, in the same layout as `parameters`.
-    public let gradients: DeviceBuffer
+    /// Gradients, in the same layout as `parameters`; nil for an inference-only model.
+    public let gradients: DeviceBuffer?
+    /// Whether the model was built for training (gradient and activation-gradient buffers).
+    public var isTrainable: Bool { gradients != nil }
     /// Every parameter tensor with its name, shape and offset in `parameters`, in layer order.
     public let tensors: [ParameterTensor]
     /// activations[0] is the input; activations[i + 1] the output of layer i (maxBatch rows).
     private let activations: [DeviceBuffer]
-    /// activationGradients[i] is the gradient of the loss with respect to activations[i].
+    /// activationGradients[i] is the gradient of the loss with respect to activations[i]
+    /// (empty for an inference-only model).
     private let activationGradients: [DeviceBuffer]
     private let parameterRanges: [Range<Int>]
     /// Index of the first layer with parameters: in training nothing below it needs a gradient.
@@ -56,10 +59,13 @@ public final class Model {
     ///   - device: where the buffers live and the passes run.
     ///   - maxBatch: the largest batch any pass will use, at least 1.
     ///   - seed: seed of the initial parameters.
+    ///   - training: false builds a model for forward passes only (evaluation, zeroth-order
+    ///     training, black-box attacks): no gradient, activation-gradient or backward workspace
+    ///     buffers are allocated.
     /// - Throws: `ComputeError.bufferTooLarge` when a parameter or activation buffer would be too
     ///   large, or another `ComputeError` when an allocation or upload fails.
     public init(layers: [any Layer], input: FeatureShape, device: any Device, maxBatch: Int,
-                seed: UInt64) throws {
+                seed: UInt64, training: Bool = true) throws {
         precondition(!layers.isEmpty && maxBatch > 0, "a model needs layers and a positive batch size")
         self.layers = layers
         self.device = device
@@ -103,19 +109,20 @@ public final class Model {
         self.parameterRanges = ranges
         firstParametric = ranges.firstIndex { !$0.isEmpty } ?? layers.count
         parameters = try device.upload(initial)
-        gradients = try device.makeBuffer(count: initial.count)
-        try device.fill(gradients.whole, with: 0)
+        let gradients = training ? try device.makeBuffer(count: initial.count) : nil
+        if let gradients { try device.fill(gradients.whole, with: 0) }
+        self.gradients = gradients
 
         // Aliasing layers (Flatten) share their input's buffers instead of owning new ones.
         var activations = [try device.makeBuffer(count: maxBatch * input.count)]
-        var activationGradients = [try device.makeBuffer(count: maxBatch * input.count)]
+        var activationGradients = training ? [try device.makeBuffer(count: maxBatch * input.count)] : []
         for (index, layer) in layers.enumerated() {
             if layer.aliasesInput {
                 activations.append(activations[index])
-                activationGradients.append(activationGradients[index])
+                if training { activationGradients.append(activationGradients[index]) }
             } else {
                 activations.append(try device.makeBuffer(count: maxBatch * shapes[index].count))
-                activationGradients.append(try device.makeBuffer(count: maxBatch * shapes[index].count))
+                if training { activationGradients.append(try device.makeBuffer(count: maxBatch * shapes[index].count)) }
             }
         }
         self.activations = activations
@@ -126,7 +133,7 @@ public final class Model {
             try layer.bind(LayerBinding(
                 device: device, index: index, input: shape, maxBatch: maxBatch,
                 parameters: parameters.slice(ranges[index].lowerBound, ranges[index].count),
-                gradients: gradients.slice(ranges[index].lowerBound, ranges[index].count)))
+                gradients: gradients?.slice(ranges[index].lowerBound, ranges[index].count)))
             shape = shapes[index]
         }
     }
@@ -166,29 +173,46 @@ public final class Model {
     }
 
     /// The buffer `backward` reads the loss gradient from: (batch, classes). `backward` may
-    /// overwrite it.
+    /// overwrite it. A training model's only.
     public func outputGradientSlice(batch: Int) -> BufferSlice {
-        activationGradients[layers.count].slice(0, batch * outputShape.count)
+        precondition(isTrainable, "an inference-only model has no gradient buffers")
+        return activationGradients[layers.count].slice(0, batch * outputShape.count)
     }
 
     /// The gradient with respect to the input after `backward(batch:inputGradient: true)`, laid
-    /// out like `inputSlice(batch:)`.
+    /// out like `inputSlice(batch:)`. A training model's only.
     public func inputGradientSlice(batch: Int) -> BufferSlice {
-        activationGradients[0].slice(0, batch * inputShape.count)
+        precondition(isTrainable, "an inference-only model has no gradient buffers")
+        return activationGradients[0].slice(0, batch * inputShape.count)
+    }
+
+    /// Bytes of device memory the model holds, by purpose, for comparing a training model with
+    /// an inference-only one. Buffers shared by aliasing layers count once; layer workspaces
+    /// (a convolution's patch matrices) are not included.
+    public var memory: (parameters: Int, gradients: Int, activations: Int, activationGradients: Int) {
+        func distinct(_ buffers: [DeviceBuffer]) -> Int {
+            var seen = Set<ObjectIdentifier>()
+            return buffers.filter { seen.insert(ObjectIdentifier($0)).inserted }.reduce(0) { $0 + $1.byteCount }
+        }
+        return (parameters.byteCount, gradients?.byteCount ?? 0, distinct(activations), distinct(activationGradients))
     }
 
     /// Back-propagates the gradient in `outputGradientSlice(batch:)` through every layer, after
-    /// the forward pass of the same batch, overwriting `gradients`.
+    /// the forward pass of the same batch, overwriting `gradients` or, with `accumulate`, adding
+    /// to them (the chunks of a logical batch that is larger than `maxBatch`).
     ///
     /// - Parameters:
     ///   - batch: samples, the same as in the forward pass, at most `maxBatch`.
     ///   - inputGradient: also form the gradient with respect to the input (attacks need it;
     ///     training does not: then the pass stops at the first layer with parameters, which
     ///     saves that layer's input-gradient product, the largest of an MLP step).
+    ///   - accumulate: add this batch's weight gradients to `gradients` instead of overwriting.
     ///   - observer: called by each parametric layer with its input and pre-activation output
     ///     gradient before it forms its weight gradients (per-sample gradient methods need them).
     /// - Throws: `ComputeError` when a device call fails, or whatever `observer` throws.
-    public func backward(batch: Int, inputGradient: Bool = false, observer: BackwardObserver? = nil) throws {
+    public func backward(batch: Int, inputGradient: Bool = false, accumulate: Bool = false,
+                         observer: BackwardObserver? = nil) throws {
+        precondition(isTrainable, "backward on an inference-only model")
         precondition(batch >= 0 && batch <= maxBatch, "batch \(batch) exceeds the model's maximum \(maxBatch)")
         let lowest = inputGradient ? 0 : min(firstParametric, layers.count - 1)
         for index in stride(from: layers.count - 1, through: lowest, by: -1) {
@@ -199,7 +223,7 @@ public final class Model {
                 y: activations[index + 1].slice(0, batch * shapes[index].count),
                 dy: activationGradients[index + 1].slice(0, batch * shapes[index].count),
                 dx: needsInputGradient ? activationGradients[index].slice(0, batch * inShape.count) : nil,
-                batch: batch, observer: observer)
+                batch: batch, accumulate: accumulate, observer: observer)
         }
     }
 

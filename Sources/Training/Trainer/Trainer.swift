@@ -24,11 +24,28 @@ public struct TrainingConfig: Sendable, Hashable {
     }
 }
 
-/// Mini-batch training of a model with softmax cross-entropy: per epoch a seeded shuffle
-/// (Philox stream (seed, epoch, shuffle)), batches gathered on the device, forward, loss,
-/// backward and an optimizer update, with loss and accuracy summed on the device and read back
-/// once per epoch. The whole state (parameters, optimizer state, epoch, step) is in checkpoints,
-/// so a resumed run continues exactly where it stopped.
+/// The training step as a pipeline, and the epoch loop around it:
+///
+/// ```
+///  batch sampler ──▶ gradient source ──▶ gradient transforms ──▶ update
+///  (per worker)      (per worker: its      (on the workers'        (optimizer and
+///   rows of step t)   slot of [M × P])      slots, then the result)  learning-rate schedule)
+/// ```
+///
+/// 1. each worker's `BatchSampler` gives the rows of the step (shuffled fixed-size batches,
+///    Poisson sampling, a partition, the whole partition);
+/// 2. the `GradientSource` writes the scaled gradient of those rows (back-propagation, in
+///    micro-batches of the model's `maxBatch`), the summed loss divided by the sampler's
+///    normaliser, into the worker's slot;
+/// 3. the `GradientTransform`s run in order (with several workers one of them combines the
+///    slots: `WorkerMean` by default);
+/// 4. the optimizer updates the parameters with the result at the scheduled learning rate.
+///
+/// Loss and accuracy are summed on the device and read back once per epoch. The whole state
+/// (parameters, optimizer and transform state, epoch, step) is in checkpoints; samplers are
+/// functions of the step, so a resumed run continues exactly where it stopped. Later algorithms
+/// replace a stage: DP-SGD the source and a noise transform, signSGD the transforms,
+/// zeroth-order training the source.
 public final class Trainer {
     /// The model being trained, in place.
     public let model: Model
@@ -38,107 +55,121 @@ public final class Trainer {
     public let config: TrainingConfig
     /// The training samples, resident on the model's device.
     public let train: DeviceDataset
+    /// One sampler per worker; worker 0's sets the epoch length.
+    public let samplers: [any BatchSampler]
+    /// The gradient source of every worker.
+    public let source: any GradientSource
+    /// Applied in order between the gradients and the update.
+    public let transforms: [any GradientTransform]
     /// Completed epochs.
     public private(set) var epoch = 0
     /// Optimizer steps taken.
     public private(set) var step = 0
 
     private let device: any Device
-    private let permutation: DeviceBuffer
-    private let batchLabels: DeviceBuffer
-    private let sampleLoss: DeviceBuffer
-    private let sampleCorrect: DeviceBuffer
-    private let statistics: DeviceBuffer
+    private let rows: DeviceBuffer
+    /// (workers, parameters) when there are several workers; nil for one (its slot is the
+    /// model's gradient buffer).
+    private let slots: DeviceBuffer?
+    private let statistics: BatchStatistics
 
     /// A trainer at epoch 0 with a fresh optimizer; `restore` continues a checkpointed run instead.
     /// - Parameters:
-    ///   - model: its input size must match `train`'s samples, and its `maxBatch` must hold a
-    ///     batch.
+    ///   - model: a training model whose input size matches `train`'s samples.
     ///   - config: the run's settings.
     ///   - train: the training samples, on the model's device.
+    ///   - samplers: one per simulated worker; by default one `ShuffleSampler` of
+    ///     `config.batchSize` over all of `train`.
+    ///   - source: by default back-propagation (`BackpropGradient`).
+    ///   - transforms: by default `WorkerMean` (which does nothing for one worker).
     /// - Throws: `ComputeError` when a buffer cannot be allocated.
-    public init(model: Model, config: TrainingConfig, train: DeviceDataset) throws {
+    public init(model: Model, config: TrainingConfig, train: DeviceDataset, samplers: [any BatchSampler]? = nil,
+                source: (any GradientSource)? = nil, transforms: [any GradientTransform]? = nil) throws {
         precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
-        precondition(min(config.batchSize, train.count) <= model.maxBatch, "batch size exceeds the model's maximum batch")
+        precondition(model.isTrainable, "a trainer needs a training model")
+        let samplers = samplers ?? [ShuffleSampler(count: train.count, batchSize: config.batchSize, seed: config.seed)]
+        precondition(!samplers.isEmpty, "a trainer needs at least one sampler")
         self.model = model
         self.config = config
         self.train = train
+        self.samplers = samplers
         device = model.device
+        self.source = try source ?? BackpropGradient(model: model, data: train)
+        self.transforms = transforms ?? [WorkerMean(device: model.device)]
         optimizer = try Optimizer(config.optimizer, parameterCount: model.parameterCount, device: device)
-        permutation = try device.makeIndexBuffer(count: train.count, bound: max(train.count, 1))
-        batchLabels = try device.makeIndexBuffer(count: model.maxBatch, bound: max(train.classCount, 1))
-        sampleLoss = try device.makeBuffer(count: model.maxBatch)
-        sampleCorrect = try device.makeBuffer(count: model.maxBatch)
-        statistics = try device.makeBuffer(count: 4)
+        let largest = samplers.map(\.maximumBatchSize).max() ?? 0
+        rows = try device.makeIndexBuffer(count: max(largest, 1), bound: max(train.count, 1))
+        slots = samplers.count > 1
+            ? try device.makeBuffer(count: bufferSize(samplers.count, model.parameterCount)) : nil
+        statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
     }
 
-    /// Optimizer steps per epoch: batches of `config.batchSize`, the last one possibly partial.
-    public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
+    /// Optimizer steps per epoch: worker 0's sampler's.
+    public var stepsPerEpoch: Int { samplers[0].stepsPerEpoch }
 
     /// Trains one epoch; `progress(done, total)` is called after every step.
     /// - Parameter progress: called with the steps done and `stepsPerEpoch`, on the calling
     ///   thread; nil for none.
     /// - Returns: mean training loss and accuracy (fraction) over the epoch's samples, as
-    ///   measured during the epoch.
+    ///   measured during the epoch (NaN when every batch was empty).
     /// - Throws: `TrainingError.diverged` when a batch loss was not finite; `ComputeError` when a
     ///   device call fails.
     public func trainEpoch(progress: ((Int, Int) -> Void)? = nil) throws -> (loss: Double, accuracy: Double) {
-        var order = (0..<train.count).map { Int32($0) }
-        var rng = PhiloxStream(seed: config.seed, step: UInt32(truncatingIfNeeded: epoch),
-                               stream: PhiloxStream.Streams.shuffle)
-        philoxShuffle(&order, using: &rng)
-        try device.write(order, to: permutation.whole)
-        try resetStatistics()
-
-        for batchIndex in 0..<stepsPerEpoch {
-            let start = batchIndex * config.batchSize
-            let batch = min(config.batchSize, train.count - start)
-            try step(indices: permutation.slice(start, batch), stepInEpoch: batchIndex + 1)
-            progress?(batchIndex + 1, stepsPerEpoch)
+        try statistics.reset()
+        let steps = stepsPerEpoch
+        for stepInEpoch in 1...steps {
+            try trainStep(stepInEpoch: stepInEpoch)
+            progress?(stepInEpoch, steps)
         }
-        let totals = try device.download(statistics.whole)
-        if totals[3] >= 0 {
-            let badStep = Int(totals[3])
-            throw TrainingError.diverged(epoch: epoch + 1, step: badStep,
-                                         globalStep: step - stepsPerEpoch + badStep)
+        let totals = try statistics.read()
+        if let badStep = totals.divergentStep {
+            throw TrainingError.diverged(epoch: epoch + 1, step: badStep, globalStep: step - steps + badStep)
         }
         epoch += 1
-        let samples = Double(max(totals[2], 1))
-        return (Double(totals[0]) / samples, Double(totals[1]) / samples)
+        guard totals.rows > 0 else { return (.nan, .nan) }
+        return (totals.loss / totals.rows, totals.correct / totals.rows)
     }
 
-    /// Zero loss and accuracy totals and "no divergent step yet" (-1), the layout
-    /// `accumulateStatistics` keeps.
-    private func resetStatistics() throws {
-        try device.write([0, 0, 0, -1] as [Float], to: statistics.whole)
-    }
-
-    /// One optimizer step on the training samples whose row indices are in `indices`:
-    /// gather, forward, loss, backward, update. Loss and accuracy are added to the epoch totals;
-    /// `stepInEpoch` is what a divergence report names.
-    /// - Parameters:
-    ///   - indices: row indices into `train`, a slice of an index buffer bounded by its rows;
-    ///     1...`model.maxBatch` of them.
-    ///   - stepInEpoch: the 1-based step within the epoch, recorded if this batch's loss is the
-    ///     epoch's first that is not finite.
+    /// One step of the pipeline at the current global step: every worker's batch and gradient,
+    /// the transforms, the update.
+    /// - Parameter stepInEpoch: the 1-based step within the epoch, recorded if a batch's loss is
+    ///   the epoch's first that is not finite.
     /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).
+    public func trainStep(stepInEpoch: Int) throws {
+        guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
+        for (worker, sampler) in samplers.enumerated() {
+            let batch = sampler.batch(at: step)
+            try device.write(batch, to: rows.slice(0, batch.count))
+            try source.computeGradient(rows: rows.slice(0, batch.count), scale: 1 / sampler.normaliser(batchSize: batch.count),
+                                       statistics: statistics, stepInEpoch: stepInEpoch)
+            if let slots {
+                try device.copy(gradients.whole, to: slots.slice(worker * model.parameterCount, model.parameterCount))
+            }
+        }
+        try update(workerGradients: WorkerGradients(
+            slots: slots?.whole ?? gradients.whole, workers: samplers.count, parameterCount: model.parameterCount,
+            result: gradients.whole))
+    }
+
+    /// One optimizer step on the training rows in `indices` alone (one worker, no sampler):
+    /// gradient, transforms, update. For benchmarks and callers that choose their own batches.
+    /// - Parameters:
+    ///   - indices: row indices into `train`, a slice of an index buffer bounded by its rows.
+    ///   - stepInEpoch: recorded if this batch's loss is the epoch's first that is not finite.
+    /// - Throws: `ComputeError` when a device call fails.
     public func step(indices: BufferSlice, stepInEpoch: Int) throws {
-        let batch = indices.count
-        precondition(batch > 0 && batch <= model.maxBatch, "batch of \(batch) for a model of at most \(model.maxBatch)")
-        try device.gatherRows(train.features.whole, width: model.inputShape.count, indices: indices,
-                              into: model.inputSlice(batch: batch))
-        try device.gatherRows(train.labels.whole, width: 1, indices: indices, into: batchLabels.slice(0, batch))
-        let logits = try model.forward(batch: batch)
-        try device.softmaxCrossEntropy(
-            logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
-            loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
-            gradient: model.outputGradientSlice(batch: batch), scale: 1 / Float(batch))
-        try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
-                                        rows: batch, stats: statistics.whole, step: stepInEpoch)
-        try model.backward(batch: batch)
+        guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
+        try source.computeGradient(rows: indices, scale: 1 / Float(max(indices.count, 1)), statistics: statistics,
+                                   stepInEpoch: stepInEpoch)
+        try update(workerGradients: WorkerGradients(slots: gradients.whole, workers: 1,
+                                                    parameterCount: model.parameterCount, result: gradients.whole))
+    }
+
+    private func update(workerGradients: WorkerGradients) throws {
+        for transform in transforms { try transform.apply(workerGradients, step: step) }
         let rate = config.schedule.rate(base: config.optimizer.learningRate, step: step,
                                         stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
-        try optimizer.update(parameters: model.parameters.whole, gradients: model.gradients.whole, learningRate: rate)
+        try optimizer.update(parameters: model.parameters.whole, gradients: workerGradients.result, learningRate: rate)
         step += 1
     }
 
@@ -150,7 +181,7 @@ public final class Trainer {
     public func evaluate(_ data: DeviceDataset) throws -> (loss: Double, accuracy: Double) {
         precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
         guard data.count > 0 else { return (.nan, .nan) }
-        try resetStatistics()
+        try statistics.reset()
         let width = model.inputShape.count
         var start = 0
         while start < data.count {
@@ -159,14 +190,13 @@ public final class Trainer {
             let logits = try model.forward(batch: batch)
             try device.softmaxCrossEntropy(
                 logits: logits, labels: data.labels.slice(start, batch), rows: batch,
-                classes: model.outputShape.count, loss: sampleLoss.slice(0, batch),
-                correct: sampleCorrect.slice(0, batch), gradient: nil, scale: 0)
-            try device.accumulateStatistics(loss: sampleLoss.slice(0, batch), correct: sampleCorrect.slice(0, batch),
-                                            rows: batch, stats: statistics.whole, step: 0)
+                classes: model.outputShape.count, loss: statistics.sampleLoss.slice(0, batch),
+                correct: statistics.sampleCorrect.slice(0, batch), gradient: nil, scale: 0)
+            try statistics.accumulate(rows: batch, step: 0)
             start += batch
         }
-        let totals = try device.download(statistics.whole)
-        return (Double(totals[0]) / Double(data.count), Double(totals[1]) / Double(data.count))
+        let totals = try statistics.read()
+        return (totals.loss / Double(data.count), totals.correct / Double(data.count))
     }
 
     // MARK: - Checkpoints
@@ -182,9 +212,13 @@ public final class Trainer {
         let (state, optimizerStep) = try optimizer.snapshot()
         var metadata = metadata
         metadata["optimizer_step"] = String(optimizerStep)
+        // Transform state travels after the optimizer's, its length in the metadata.
+        var transformState: [Float] = []
+        for transform in transforms { transformState += try transform.snapshot() }
+        if !transformState.isEmpty { metadata["transform_state"] = String(transformState.count) }
         return Checkpoint(modelSpec: modelSpec, optimizer: config.optimizer.kind.rawValue, epoch: epoch, step: step,
                           seed: config.seed, parameters: try device.download(model.parameters.whole),
-                          optimizerState: state, metadata: metadata, history: history)
+                          optimizerState: state + transformState, metadata: metadata, history: history)
     }
 
     /// Restores a checkpoint of the same model spec, optimizer and seed.
@@ -201,8 +235,9 @@ public final class Trainer {
         guard checkpoint.parameters.count == model.parameterCount else {
             throw refuse("it holds \(checkpoint.parameters.count) parameters, the model has \(model.parameterCount)")
         }
-        guard checkpoint.optimizer == config.optimizer.kind.rawValue,
-              checkpoint.optimizerState.count == optimizer.state.count else {
+        let transformCount = checkpoint.metadata["transform_state"].flatMap { Int($0) } ?? 0
+        guard checkpoint.optimizer == config.optimizer.kind.rawValue, transformCount >= 0,
+              checkpoint.optimizerState.count == optimizer.state.count + transformCount else {
             throw refuse("it was written by optimizer '\(checkpoint.optimizer)', this run uses '\(config.optimizer.kind.rawValue)'")
         }
         guard checkpoint.seed == config.seed else {
@@ -217,7 +252,14 @@ public final class Trainer {
         }
         guard checkpoint.parameters.allSatisfy(\.isFinite) else { throw refuse("its parameters are not all finite") }
         try device.write(checkpoint.parameters, to: model.parameters.whole)
-        try optimizer.restore(state: checkpoint.optimizerState, step: optimizerStep)
+        try optimizer.restore(state: Array(checkpoint.optimizerState.prefix(optimizer.state.count)), step: optimizerStep)
+        var transformState = Array(checkpoint.optimizerState.dropFirst(optimizer.state.count))
+        for transform in transforms {
+            let count = try transform.snapshot().count
+            guard count <= transformState.count else { throw refuse("its transform state is shorter than this run's") }
+            try transform.restore(Array(transformState.prefix(count)))
+            transformState.removeFirst(count)
+        }
         epoch = checkpoint.epoch
         step = checkpoint.step
     }
