@@ -89,7 +89,16 @@ struct StepBench: ParsableCommand {
                             shape: "\(spec)@\(batch)", seconds: stepTimes, flops: flops,
                             validated: try parametersAreFinite(model))
         let stepMedian = m.median
-        m.extra = [("products_ms", productMedian * 1e3), ("step_over_products", stepMedian / productMedian)]
+        // Parameters, activations and layer workspaces (with their gradients) of this model, and of the same
+        // model built for inference only (what zeroth-order training and attacks allocate).
+        let inference = try Model(layers: try spec.layers(input: train.shape, classes: 10), input: train.shape,
+                                  device: device, maxBatch: batch, seed: 1, training: false)
+        func megabytes(_ m: (parameters: Int, gradients: Int, activations: Int, activationGradients: Int,
+                             workspaces: Int)) -> Double {
+            Double(m.parameters + m.gradients + m.activations + m.activationGradients + m.workspaces) / 1_048_576
+        }
+        m.extra = [("products_ms", productMedian * 1e3), ("step_over_products", stepMedian / productMedian),
+                   ("train_memory_mb", megabytes(model.memory)), ("inference_memory_mb", megabytes(inference.memory))]
         return m
     }
 

@@ -39,8 +39,8 @@ public struct CommandFailure: Error, CustomStringConvertible {
 
     /// The exit status and message for any error the library throws.
     ///
-    /// Bad data, unsupported input and corrupt or mismatched checkpoints exit 65; a missing
-    /// device 69; divergence and other compute failures 70; artifact I/O failures 73; a bad
+    /// Bad data, unsupported input and corrupt or mismatched checkpoints exit 65; a data file
+    /// that cannot be opened 66; a missing device 69; divergence and other compute failures 70; artifact I/O failures 73; a bad
     /// model spec, kernel tuning or buffer size 64 (usage); anything else 1.
     /// - Parameter error: any error; a `CommandFailure` is returned unchanged.
     public static func from(_ error: any Error) -> CommandFailure {
@@ -48,7 +48,7 @@ public struct CommandFailure: Error, CustomStringConvertible {
         case let failure as CommandFailure:
             return failure
         case let error as DataError:
-            return CommandFailure(error.description, status: ExitStatus.dataError)
+            return CommandFailure(error.description, status: error.cannotOpen ? ExitStatus.noInput : ExitStatus.dataError)
         case let error as ComputeError:
             switch error {
             case .noGPU, .noOpenCLDevice, .noCUDADevice: return CommandFailure(error.description, status: ExitStatus.unavailable)

@@ -7,10 +7,17 @@ import Compute
 import Datasets
 import Training
 
-/// The epoch loop of a `train` command around a `Trainer`: resume, per-epoch reporting (text
-/// with a progress bar on a terminal, or JSON lines), metrics file, checkpoint after every epoch,
-/// SVG plot, and the final summary.
+/// The epoch loop every `train` command shares, around a `Trainer`: samplers from the
+/// `--sampling`, `--workers` and `--partition` options, resume, per-epoch reporting (text with a
+/// progress bar on a terminal, or JSON lines), metrics file, checkpoint after every epoch, SVG
+/// plot, and the final summary. An algorithm changes the step through `stages` (its gradient
+/// source and transforms); output, checkpoints, exit codes and divergence handling stay here.
 public struct SupervisedRun {
+    /// The stages an algorithm puts into the step, given the model, the training data and the
+    /// samplers: nil for back-propagation and the mean over workers.
+    public typealias Stages = (Model, DeviceDataset, [any BatchSampler]) throws
+        -> (source: (any GradientSource)?, transforms: [any GradientTransform]?)
+
     /// Model, optimisation, checkpoint and output options.
     public let options: TrainingOptions
     /// Where the data comes from and how it is split and scaled.
@@ -19,13 +26,17 @@ public struct SupervisedRun {
     public let device: any Device
     /// The command name in JSON output (`sgd`, later `dp-sgd`, …).
     public let algorithm: String
+    /// The algorithm's gradient source and transforms; nil for ordinary training.
+    public let stages: Stages?
 
     /// A run of the parsed options on `device`, reported under `algorithm`.
-    public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String) {
+    public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String,
+                stages: Stages? = nil) {
         self.options = options
         self.data = data
         self.device = device
         self.algorithm = algorithm
+        self.stages = stages
     }
 
     /// Loads the data, builds the model, resumes if asked, trains to `options.epochs` and reports.
@@ -53,12 +64,15 @@ public struct SupervisedRun {
         let test = try DeviceDataset(testSet, device: device)
         let input = spec.inputShape(for: train.shape)
         let layers = try spec.layers(input: input, classes: train.classCount)
+        let samplers = try makeSamplers(labels: trainSet.labels, classCount: trainSet.classes.count, config: config)
         // Large enough for a training batch and for evaluating 256 rows at a time, and no larger
-        // than the data needs.
+        // than the data needs; with --max-physical-batch exactly that, so memory is sized by it.
         let batch = min(config.batchSize, max(train.count, 1))
-        let model = try Model(layers: layers, input: input, device: device,
-                              maxBatch: max(batch, min(256, max(test.count, 1))), seed: config.seed)
-        let trainer = try Trainer(model: model, config: config, train: train)
+        let maxBatch = options.maxPhysicalBatch ?? max(batch, min(256, max(test.count, 1)))
+        let model = try Model(layers: layers, input: input, device: device, maxBatch: maxBatch, seed: config.seed)
+        let custom = try stages?(model, train, samplers)
+        let trainer = try Trainer(model: model, config: config, train: train, samplers: samplers,
+                                  source: custom?.source, transforms: custom?.transforms)
 
         // Everything that makes a resumed run the same run besides model, optimizer and seed
         // (which `Trainer.restore` checks): the data, its split and scaling, and the
@@ -68,7 +82,8 @@ public struct SupervisedRun {
             "features": String(trainSet.featureCount), "data": source, "test": data.test ?? "",
             "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
             "optimizer_config": config.optimizer.description, "schedule": config.schedule.description,
-            "batch_size": String(config.batchSize),
+            "batch_size": String(config.batchSize), "sampling": options.sampling.rawValue,
+            "workers": String(options.workers), "partition": options.partition,
         ]
         var history: [EpochRecord] = []
         if let resume = options.resume {
@@ -99,6 +114,11 @@ public struct SupervisedRun {
         start.add("schedule", config.schedule.description)
         start.add("epochs", config.epochs)
         start.add("batch_size", config.batchSize)
+        start.add("sampling", options.sampling.rawValue)
+        start.add("steps_per_epoch", trainer.stepsPerEpoch)
+        start.add("workers", options.workers)
+        if options.workers > 1 { start.add("partition", options.partition) }
+        start.add("max_physical_batch", model.maxBatch)
         start.add("seed", config.seed)
         start.add("resumed_from_epoch", trainer.epoch)
         if options.json {
@@ -109,6 +129,11 @@ public struct SupervisedRun {
             Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
             Console.line("optimizer: \(config.optimizer.description), schedule \(config.schedule), "
                          + "batch \(config.batchSize), seed \(config.seed)")
+            if options.sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
+                Console.line("step: \(samplers[0])" + (options.workers > 1 ? " on each of \(options.workers) workers "
+                             + "(\(options.partition))" : "") + ", \(trainer.stepsPerEpoch) steps per epoch, "
+                             + "physical batches of at most \(model.maxBatch)")
+            }
             if trainer.epoch > 0 { Console.line("resumed after epoch \(trainer.epoch)") }
         }
         try metricsFile?.append(start)
@@ -185,6 +210,33 @@ public struct SupervisedRun {
             }
         }
         try metricsFile?.append(final)
+    }
+
+    /// One sampler per worker: the whole training set for one worker (its shuffle is the
+    /// original trainer's, bit for bit), else the `--partition` parts, each with its own seed.
+    /// - Throws: `CommandFailure` (exit 64) when the partition cannot be honoured or leaves a
+    ///   worker without rows.
+    private func makeSamplers(labels: [Int32], classCount: Int, config: TrainingConfig) throws -> [any BatchSampler] {
+        let workers = options.workers
+        guard let partitioning = options.partitioning else {
+            throw CommandFailure("--partition '\(options.partition)' does not parse", status: 64)
+        }
+        if workers > 1, let problem = partitioning.problem(classCount: classCount, parts: workers) {
+            throw CommandFailure("--partition \(partitioning): \(problem)", status: 64)
+        }
+        let parts = workers == 1 ? [Array(labels.indices)]
+            : partitioning.partition(labels: labels, classCount: classCount, parts: workers, seed: config.seed)
+        if let empty = parts.firstIndex(where: \.isEmpty) {
+            throw CommandFailure("--partition \(partitioning) leaves worker \(empty) of \(workers) without rows", status: 64)
+        }
+        return parts.enumerated().map { worker, rows -> any BatchSampler in
+            // Worker 0 keeps the run's seed, so one worker is exactly the ordinary run.
+            let seed = config.seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
+            let inner: any BatchSampler = options.sampling == .shuffle
+                ? ShuffleSampler(count: rows.count, batchSize: config.batchSize, seed: seed)
+                : PoissonSampler(count: rows.count, expectedBatchSize: config.batchSize, seed: seed)
+            return workers == 1 ? inner : PartitionSampler(rows: rows, inner: inner)
+        }
     }
 
     /// The checkpoint to resume; one that cannot be opened is missing input (exit 66), not a

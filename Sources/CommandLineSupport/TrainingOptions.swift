@@ -1,7 +1,16 @@
 import ArgumentParser
+import Datasets
 import Training
 
 extension OptimizerKind: ExpressibleByArgument {}
+
+/// How a training step chooses its rows (`--sampling`).
+public enum SamplingMode: String, CaseIterable, Sendable, ExpressibleByArgument {
+    /// Fixed-size batches of one shuffle per epoch.
+    case shuffle
+    /// Each row joins each batch independently with q = batch size / rows (DP-SGD's sampling).
+    case poisson
+}
 
 /// Model, optimisation and output options shared by the `train` subcommands.
 public struct TrainingOptions: ParsableArguments {
@@ -40,6 +49,22 @@ public struct TrainingOptions: ParsableArguments {
     /// The learning-rate schedule as typed; `validate()` checks it parses.
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine or linear.")
     public var schedule: String = "cosine"
+
+    /// Shuffled fixed-size batches or Poisson sampling.
+    @Option(help: "Batch sampling: shuffle (fixed-size batches, one shuffle per epoch) or poisson (each row joins a batch with probability q = batch size / rows; an epoch is 1/q steps; the sampling DP-SGD assumes).")
+    public var sampling: SamplingMode = .shuffle
+
+    /// The largest physical batch; a larger logical batch runs in chunks whose gradients add up.
+    @Option(help: "Largest physical batch: a larger logical batch (e.g. a Poisson batch) runs in chunks of at most M rows whose gradients add up, one update per logical batch; memory is sized by M.")
+    public var maxPhysicalBatch: Int?
+
+    /// Simulated data-parallel workers in this process.
+    @Option(help: "Simulated workers, each with its own sampler over its partition; their gradients are averaged (synchronous data-parallel SGD). --batch-size is per worker.")
+    public var workers: Int = 1
+
+    /// How the training rows are divided among the workers, as typed.
+    @Option(help: "Partition of the training rows among workers: iid, by-class:K or dirichlet:ALPHA.")
+    public var partition: String = "iid"
 
     /// One seed for initialisation, shuffling and the train/test split.
     @Option(help: "Seed for initialisation, shuffling and the train/test split.")
@@ -86,7 +111,17 @@ public struct TrainingOptions: ParsableArguments {
             throw ValidationError("--schedule must be constant, step:EPOCHS:GAMMA, cosine or linear, not '\(schedule)'")
         }
         do { _ = try ModelSpec(parsing: model) } catch { throw ValidationError(error.description) }
+        if let maxPhysicalBatch, !(maxPhysicalBatch > 0 && maxPhysicalBatch < 1 << 24) {
+            throw ValidationError("--max-physical-batch must be in 1...\((1 << 24) - 1)")
+        }
+        guard workers >= 1 && workers <= 4096 else { throw ValidationError("--workers must be in 1...4096") }
+        guard partitioning != nil else {
+            throw ValidationError("--partition must be iid, by-class:K or dirichlet:ALPHA, not '\(partition)'")
+        }
     }
+
+    /// The parsed `--partition`; nil when it does not parse.
+    public var partitioning: Partitioning? { Partitioning(argument: partition) }
 
     /// The optimizer these options describe, with weight decay 5e-4 unless given (AdamW: 0.01).
     public var optimizerConfig: OptimizerConfig {

@@ -149,7 +149,8 @@ public enum DataLoader {
             throw DataError(
                 file: path,
                 message: "\(error.message) (the IDX labels file, derived from the images file name "
-                    + "\(fileName(of: images)); name it explicitly if it is elsewhere)")
+                    + "\(fileName(of: images)); name it explicitly if it is elsewhere)",
+                cannotOpen: error.cannotOpen)
         }
     }
 
@@ -159,7 +160,8 @@ public enum DataLoader {
             return try FileIO.read(path)
         } catch {
             throw DataError(file: path, message: error.errno == EISDIR ? error.message
-                            : "\(error.message): \(FileIO.errorText(error.errno))")
+                            : "\(error.message): \(FileIO.errorText(error.errno))",
+                            cannotOpen: error.message == "cannot open")
         }
     }
 }

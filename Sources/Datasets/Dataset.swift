@@ -159,12 +159,16 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     public let line: Int?
     /// What is wrong, without the location.
     public let message: String
+    /// Whether the file could not be opened at all (missing, unreadable) rather than holding
+    /// bad data: commands exit 66 (sysexits' "cannot open input") then, 65 otherwise.
+    public let cannotOpen: Bool
 
     /// An error at `file`, and at `line` when one applies.
-    public init(file: String, line: Int? = nil, message: String) {
+    public init(file: String, line: Int? = nil, message: String, cannotOpen: Bool = false) {
         self.file = file
         self.line = line
         self.message = message
+        self.cannotOpen = cannotOpen
     }
 
     /// `FILE:LINE: message`, or `FILE: message` without a line.

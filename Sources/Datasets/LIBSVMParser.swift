@@ -58,6 +58,13 @@ enum LIBSVMParser {
                     file: name, line: lineNumber,
                     message: "missing label: the line starts with the feature \(quoted(buffer[i..<tokenEnd]))")
             }
+            // The format's labels are numbers (class ids, ±1, or regression targets); a word is
+            // a file of another format, not a class name.
+            guard case .number = parseFloat(buffer, i, tokenEnd) else {
+                throw DataError(
+                    file: name, line: lineNumber,
+                    message: "label \(quoted(buffer[i..<tokenEnd])) is not a finite number (LIBSVM labels are numeric)")
+            }
             let label = String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<tokenEnd]), as: UTF8.self)
             labelIDs.append(table.id(for: label))
             i = tokenEnd

@@ -16,6 +16,22 @@ import Testing
         expectValid(d)
     }
 
+    @Test("a label must be a number: a word means another format, named with its line")
+    func wordLabelsAreRefused() {
+        #expect(throws: DataError(file: "t.svm", line: 2,
+                                  message: "label \"cat\" is not a finite number (LIBSVM labels are numeric)")) {
+            try svm("1 1:0.5\ncat 2:1\n")
+        }
+        #expect(throws: DataError.self) { try svm("nan 1:1\n") }
+    }
+
+    @Test("scikit-learn's svmlight extras: qid fields and trailing comments on data rows")
+    func qidAndComments() throws {
+        let d = try svm("3 qid:1 1:1 2:2 # first query\n1 qid:2 2:4 #x\n")
+        #expect(d.features == [1, 2, 0, 4])
+        #expect(d.classes == ["1", "3"] && d.labels == [1, 0])
+    }
+
     @Test func featureCountOptionWidensRows() throws {
         let d = try svm("0 2:1\n1 1:4\n", LoadOptions(featureCount: 5))
         #expect(d.featureCount == 5)

@@ -61,6 +61,39 @@ struct TrainCommandTests {
         #expect(result.stderr.contains(path + expected), "stderr: \(result.stderr)")
     }
 
+    @Test("a --data file that does not exist exits 66 with one line")
+    func missingData() {
+        let result = run("train", ["sgd", "--device", "cpu", "--data", "/nonexistent/data.csv"])
+        #expect(result.status == 66)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("/nonexistent/data.csv"))
+    }
+
+    @Test("sampling, micro-batch and worker flags train and report their steps; bad values exit 64")
+    func pipelineFlags() {
+        let directory = temporaryDirectory()
+        let path = directory + "/small.csv"
+        writeText(path, Self.smallCSV())
+        for flags in [["--sampling", "poisson"], ["--max-physical-batch", "4"], ["--workers", "3"],
+                      ["--workers", "3", "--partition", "by-class:1", "--sampling", "poisson"]] {
+            let result = run("train", ["sgd", "--device", "cpu", "--data", path, "--epochs", "3", "--batch-size", "8",
+                                       "--model", "logreg", "--json"] + flags)
+            #expect(result.status == 0, "\(flags): \(result.stderr)")
+            #expect(result.stdout.contains("\"event\":\"final\""), "\(flags)")
+            #expect(result.stdout.contains("\"steps_per_epoch\":"), "\(flags)")
+        }
+        // 48 training rows, batch 8: shuffle and Poisson (q = 1/6) both take 6 steps an epoch.
+        let poisson = run("train", ["sgd", "--device", "cpu", "--data", path, "--epochs", "2", "--batch-size", "8",
+                                    "--sampling", "poisson", "--json"])
+        #expect(poisson.stdout.contains("\"steps\":12"), "\(poisson.stdout)")
+        for bad in [["--workers", "0"], ["--partition", "halves"], ["--max-physical-batch", "0"],
+                    ["--workers", "2", "--partition", "by-class:1"], ["--sampling", "bernoulli"]] {
+            let result = run("train", ["sgd", "--device", "cpu", "--data", path, "--epochs", "1"] + bad)
+            #expect(result.status == 64, "\(bad): \(result.status) \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count >= 1)
+        }
+    }
+
     @Test("a bad LIBSVM index names the line")
     func badLIBSVM() {
         let directory = temporaryDirectory()

@@ -74,6 +74,9 @@ public final class Conv2d: Layer {
                       inputGradient: GemmShape(m: g.patchRows, n: g.patchSize, k: outChannels))
     }
 
+    /// The patch matrix and, in a training model, its gradient.
+    public var workspaceBytes: Int { (patches?.byteCount ?? 0) + (patchGradient?.byteCount ?? 0) }
+
     /// Takes the weight and bias views and allocates the im2col patch matrix and its gradient,
     /// each (maxBatch·outHeight·outWidth, kernel²·inChannels).
     /// - Throws: `ComputeError` when the patch buffers cannot be allocated.

@@ -101,6 +101,9 @@ public protocol Layer: AnyObject {
     func initialParameters(for input: FeatureShape, rng: inout PhiloxStream) -> [Float]
     /// A layer whose output is its input, unchanged (Flatten): the model aliases the buffers.
     var aliasesInput: Bool { get }
+    /// Bytes of device memory the layer allocated for itself when bound (a convolution's patch
+    /// matrices), for memory reports.
+    var workspaceBytes: Int { get }
     /// The layer's matrix products for `batch` samples of shape `input`; nil for layers without
     /// a product (pooling, activations, Flatten).
     func products(input: FeatureShape, batch: Int) -> LayerProducts?
@@ -146,6 +149,8 @@ extension Layer {
     public func products(input: FeatureShape, batch: Int) -> LayerProducts? { nil }
     /// False: most layers write their own output buffer.
     public var aliasesInput: Bool { false }
+
+    public var workspaceBytes: Int { 0 }
     /// None, for layers without parameters.
     public func parameterShapes(for input: FeatureShape) -> [(name: String, shape: [Int])] { [] }
     /// None, for layers without parameters.

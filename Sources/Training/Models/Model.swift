@@ -187,14 +187,15 @@ public final class Model {
     }
 
     /// Bytes of device memory the model holds, by purpose, for comparing a training model with
-    /// an inference-only one. Buffers shared by aliasing layers count once; layer workspaces
-    /// (a convolution's patch matrices) are not included.
-    public var memory: (parameters: Int, gradients: Int, activations: Int, activationGradients: Int) {
+    /// an inference-only one. Buffers shared by aliasing layers count once; `workspaces` are the
+    /// layers' own (a convolution's patch matrix, and its gradient when training).
+    public var memory: (parameters: Int, gradients: Int, activations: Int, activationGradients: Int, workspaces: Int) {
         func distinct(_ buffers: [DeviceBuffer]) -> Int {
             var seen = Set<ObjectIdentifier>()
             return buffers.filter { seen.insert(ObjectIdentifier($0)).inserted }.reduce(0) { $0 + $1.byteCount }
         }
-        return (parameters.byteCount, gradients?.byteCount ?? 0, distinct(activations), distinct(activationGradients))
+        return (parameters.byteCount, gradients?.byteCount ?? 0, distinct(activations), distinct(activationGradients),
+                layers.reduce(0) { $0 + $1.workspaceBytes })
     }
 
     /// Back-propagates the gradient in `outputGradientSlice(batch:)` through every layer, after
