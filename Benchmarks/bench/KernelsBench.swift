@@ -72,6 +72,12 @@ struct KernelsBench: ParsableCommand {
                  inputs: [pool.inputCount], outputs: [pool.outputCount, pool.outputCount]) { d, b in
                 try d.maxPoolForward(pool, x: b[0].whole, y: b[1].whole, argmax: b[2].whole)
             },
+            Case(family: "pool", name: "maxpool_backward", shape: "256x14x14x16 k2 s1",
+                 bytes: 4 * Double(pool.inputCount + 2 * pool.outputCount),
+                 inputs: [pool.outputCount, pool.outputCount], outputs: [pool.inputCount]) { d, b in
+                // Window positions 0..3 as the forward pass records them.
+                try d.maxPoolBackward(pool, dy: b[0].whole, argmax: b[1].whole, dx: b[2].whole)
+            },
             Case(family: "optim", name: "adam_update", shape: "535818", bytes: 4 * 7 * Double(params),
                  inputs: [params, params, params, params], outputs: []) { d, b in
                 try d.adamUpdate(AdamStep(learningRate: 1e-3, step: 1), parameters: b[0].whole, gradients: b[1].whole,
@@ -136,6 +142,7 @@ struct KernelsBench: ParsableCommand {
             }
             var values = randomFloats(count, seed: UInt64(10 + i))
             if c.family == "optim" && i >= 2 { values = values.map { abs($0) } }
+            if c.name == "maxpool_backward" && i == 1 { values = values.indices.map { Float($0 * 7 % 4) } }
             buffers.append(try device.upload(values))
         }
         for (i, count) in c.outputs.enumerated() {

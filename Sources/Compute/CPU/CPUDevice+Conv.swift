@@ -28,17 +28,40 @@ extension CPUDevice {
     public func im2col(_ g: ConvGeometry, x: BufferSlice, cols: BufferSlice) throws {
         g.checkOperands(input: x, patches: cols)
         let input = x.host, out = cols.host
-        let rowWidth = g.kernelWidth * g.channels
-        parallelSamples(g.batch, floatsPerSample: g.outHeight * g.outWidth * g.patchSize) { samples in
-            forEachPatchRun(g, samples: samples) { row, kh, inputOffset, lo, hi in
-                let target = out + row * g.patchSize + kh * rowWidth
-                guard let inputOffset else {
-                    target.update(repeating: 0, count: rowWidth)
-                    return
+        let channels = g.channels, kernelWidth = g.kernelWidth, rowWidth = kernelWidth * channels
+        let patch = g.patchSize, outWidth = g.outWidth, outHeight = g.outHeight
+        // Per output column: the first input column of its window and the kernel columns inside
+        // the image, computed once instead of per run.
+        let windows = (0..<outWidth).map { ow -> (start: Int, lo: Int, hi: Int) in
+            let w0 = ow * g.stride - g.padding
+            return (w0, max(0, -w0), max(min(kernelWidth, g.width - w0), max(0, -w0)))
+        }
+        windows.withUnsafeBufferPointer { windows in
+            parallelSamples(g.batch, floatsPerSample: outHeight * outWidth * patch) { samples in
+                // Wrapping arithmetic: every offset is inside the checked operands, and overflow
+                // checks on each index were most of this loop's time.
+                for b in samples {
+                    for oh in 0..<outHeight {
+                        let rows = out + ((b &* outHeight &+ oh) &* outWidth) &* patch
+                        for kh in 0..<g.kernelHeight {
+                            let h = oh &* g.stride &- g.padding &+ kh
+                            let inside = h >= 0 && h < g.height
+                            let source = input + ((b &* g.height &+ h) &* g.width) &* channels
+                            for ow in 0..<outWidth {
+                                let target = rows + (ow &* patch &+ kh &* rowWidth)
+                                let window = windows[ow]
+                                guard inside else {
+                                    zeroFloats(target, rowWidth)
+                                    continue
+                                }
+                                zeroFloats(target, window.lo &* channels)
+                                copyFloats(target + window.lo &* channels, source + (window.start &+ window.lo) &* channels,
+                                           (window.hi &- window.lo) &* channels)
+                                zeroFloats(target + window.hi &* channels, (kernelWidth &- window.hi) &* channels)
+                            }
+                        }
+                    }
                 }
-                target.update(repeating: 0, count: lo * g.channels)
-                (target + lo * g.channels).update(from: input + inputOffset, count: (hi - lo) * g.channels)
-                (target + hi * g.channels).update(repeating: 0, count: (g.kernelWidth - hi) * g.channels)
             }
         }
     }
@@ -58,5 +81,35 @@ extension CPUDevice {
                 for i in 0..<(hi - lo) * g.channels { target[i] += source[i] }
             }
         }
+    }
+}
+
+/// `target[0..<count] = source[0..<count]` in 8-float vectors: the runs of an im2col are a few
+/// dozen floats, where a call to memmove per run costs more than the copy.
+@inline(__always)
+private func copyFloats(_ target: UnsafeMutablePointer<Float>, _ source: UnsafeMutablePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(target + i).storeBytes(
+            of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] = source[i]
+        i += 1
+    }
+}
+
+/// `target[0..<count] = 0` in 8-float vectors (see `copyFloats`).
+@inline(__always)
+private func zeroFloats(_ target: UnsafeMutablePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(target + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] = 0
+        i += 1
     }
 }
