@@ -26,6 +26,9 @@
 #ifndef WPT_N
 #define WPT_N 4 // columns of C per work-item
 #endif
+#ifndef SPLIT_K
+#define SPLIT_K 0 // K slices of a product (host-side: 0 chooses them from the shape and the device)
+#endif
 
 // OpenCL guarantees 32 KiB of local memory per work-group; stay within it on every device.
 #if TILE_K * (TILE_M + TILE_N + 2) * 4 > 32768
@@ -36,13 +39,26 @@
 #define THREADS_N (TILE_N / WPT_N)
 #define THREADS (THREADS_M * THREADS_N)
 
+// Batched and split-K: the third grid dimension z counts (item, slice) pairs, z = item·slices +
+// slice. Item i reads A + i·batchA and B + i·batchB (0 broadcasts an operand). Slice s sums
+// k in [s·sliceK, min(K, (s + 1)·sliceK)). With one slice the kernel writes C + i·batchC with
+// the epilogue; with several it writes its partial product to C + z·batchC (the host passes a
+// workspace, ldc = N, and no epilogue) and splitk_reduce adds the slices in a fixed order.
 __kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
 void sgemm(const int M, const int N, const int K, const float alpha,
-           __global const float *A, const int offA, const int sAm, const int sAk,
-           __global const float *B, const int offB, const int sBk, const int sBn,
-           const float beta, __global float *C, const int offC, const int ldc,
+           __global const float *A, int offA, const int sAm, const int sAk,
+           __global const float *B, int offB, const int sBk, const int sBn,
+           const float beta, __global float *C, int offC, const int ldc,
            __global const float *bias, const int offBias, const int hasBias,
-           const int activation) {
+           const int activation, const int batchA, const int batchB, const int batchC,
+           const int slices, const int sliceK) {
+    const int z = get_group_id(2);
+    const int item = z / slices, slice = z % slices;
+    offA += item * batchA;
+    offB += item * batchB;
+    offC += (slices > 1 ? z : item) * batchC;
+    const int kBegin = slice * sliceK;
+    const int kEnd = min(K, kBegin + sliceK);
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
     const int tid = tm * THREADS_N + tn;
@@ -59,21 +75,21 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     for (int i = 0; i < WPT_M; i++)
         for (int j = 0; j < WPT_N; j++) acc[i][j] = 0.0f;
 
-    for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    for (int k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
         // Consecutive work-items read consecutive addresses whichever way A is stored.
         for (int e = tid; e < TILE_K * TILE_M; e += THREADS) {
             int kk, mm;
             if (sAk == 1) { kk = e % TILE_K; mm = e / TILE_K; }
             else          { mm = e % TILE_M; kk = e / TILE_M; }
             const int gm = m0 + mm, gk = k0 + kk;
-            As[kk][mm] = (gm < M && gk < K) ? A[offA + gm * sAm + gk * sAk] : 0.0f;
+            As[kk][mm] = (gm < M && gk < kEnd) ? A[offA + gm * sAm + gk * sAk] : 0.0f;
         }
         for (int e = tid; e < TILE_K * TILE_N; e += THREADS) {
             int kk, nn;
             if (sBn == 1) { nn = e % TILE_N; kk = e / TILE_N; }
             else          { kk = e % TILE_K; nn = e / TILE_K; }
             const int gk = k0 + kk, gn = n0 + nn;
-            Bs[kk][nn] = (gk < K && gn < N) ? B[offB + gk * sBk + gn * sBn] : 0.0f;
+            Bs[kk][nn] = (gk < kEnd && gn < N) ? B[offB + gk * sBk + gn * sBn] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
@@ -104,4 +120,29 @@ void sgemm(const int M, const int N, const int K, const float alpha,
             C[idx] = v;
         }
     }
+}
+
+// C_i = act(alpha · Σ_s W_(i·slices + s) + beta · C_i + bias) for items i: the slices of a split-K
+// product added in order 0, 1, …, so the result is the same on every run (no atomics). W holds
+// slices · items dense M×N partial products; one work-item per element of the items' C.
+__kernel void splitk_reduce(const int M, const int N, const int items, const int slices,
+                            __global const float *W, const int offW, const float alpha, const float beta,
+                            __global float *C, const int offC, const int ldc, const int batchC,
+                            __global const float *bias, const int offBias, const int hasBias,
+                            const int activation) {
+    const long e = get_global_id(0);
+    if (e >= (long)items * M * N) return;
+    const int n = (int)(e % N);
+    const int m = (int)((e / N) % M);
+    const int item = (int)(e / ((long)M * N));
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++)
+        sum += W[offW + ((long)(item * slices + s) * M + m) * N + n];
+    const int idx = offC + item * batchC + m * ldc + n;
+    float v = alpha * sum;
+    if (beta != 0.0f) v = fma(beta, C[idx], v);
+    if (hasBias) v += bias[offBias + n];
+    if (activation == 1) v = (v < 0.0f) ? 0.0f : v;
+    else if (activation == 2) v = tanh(v);
+    C[idx] = v;
 }

@@ -136,7 +136,7 @@ struct CompileBench: ParsableCommand {
                     object.add("knob", knob.name)
                     object.add("value", value)
                     object.add("default", knob.defaultValue)
-                    object.add("constraint", knob.constraint == .powerOfTwo ? "power of two" : "positive")
+                    object.add("constraint", "\(knob.constraint)")
                     Console.line(object.line)
                 } else {
                     Console.line("\(pad(build.name + ":" + knob.name, 24)) \(pad(String(value), 5)) "

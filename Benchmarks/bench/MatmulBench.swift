@@ -14,7 +14,7 @@ struct MatmulBench: ParsableCommand {
     @Option(help: "Comma-separated backends to run side by side: gpu, cuda, cpu, opencl, auto.")
     var device = "cpu"
 
-    @Option(help: "Comma-separated MxNxK shapes, each optionally with :nt, :tn or :tt (transposed A/B).")
+    @Option(help: "Comma-separated shapes MxNxK, each optionally with :nt, :tn or :tt (transposed A/B) and a batch count in front, B*MxNxK (B products with packed operands in one launch), e.g. 8*16x25x576:tn.")
     var shapes = MatmulBench.defaultShapes
 
     @Option(help: "Timed repeats per shape (after one warm-up).")
@@ -37,23 +37,34 @@ struct MatmulBench: ParsableCommand {
         _ = try parsedShapes()
     }
 
-    func parsedShapes() throws -> [GemmShape] {
-        try shapes.split(separator: ",").map { text in
+    /// One entry of `--shapes`: a product and how many of it run as one batched launch.
+    struct BenchShape {
+        var shape: GemmShape
+        var batch: Int
+    }
+
+    func parsedShapes() throws -> [BenchShape] {
+        try shapes.split(separator: ",").map { entry in
+            let batchAndShape = entry.split(separator: "*", maxSplits: 1)
+            let text = batchAndShape.last ?? entry
+            let batch = batchAndShape.count == 2 ? Int(batchAndShape[0]) : 1
             let parts = text.split(separator: ":")
             let dims = parts[0].split(separator: "x").compactMap { Int($0) }
             let flags = parts.count > 1 ? String(parts[1]) : "nn"
-            guard dims.count == 3, dims.allSatisfy({ $0 >= 0 }), ["nn", "nt", "tn", "tt"].contains(flags) else {
-                throw ValidationError("bad shape '\(text)': expected MxNxK with an optional :nt, :tn or :tt")
+            guard let batch, batch >= 1, dims.count == 3, dims.allSatisfy({ $0 >= 0 }),
+                  ["nn", "nt", "tn", "tt"].contains(flags) else {
+                throw ValidationError("bad shape '\(entry)': expected [B*]MxNxK with an optional :nt, :tn or :tt")
             }
             let (mn, o1) = dims[0].multipliedReportingOverflow(by: dims[1])
             let (mk, o2) = dims[0].multipliedReportingOverflow(by: dims[2])
             let (kn, o3) = dims[2].multipliedReportingOverflow(by: dims[1])
+            let (total, o4) = max(mn, mk, kn).multipliedReportingOverflow(by: batch)
             // Each operand must fit in host memory next to its reference copy: 2^28 floats (1 GiB).
-            guard !(o1 || o2 || o3), max(mn, mk, kn) <= 1 << 28 else {
-                throw ValidationError("shape '\(text)' is too large: each matrix may hold at most 2^28 floats")
+            guard !(o1 || o2 || o3 || o4), total <= 1 << 28 else {
+                throw ValidationError("shape '\(entry)' is too large: each operand may hold at most 2^28 floats")
             }
-            return GemmShape(m: dims[0], n: dims[1], k: dims[2], transposeA: flags.first == "t",
-                             transposeB: flags.last == "t")
+            return BenchShape(shape: GemmShape(m: dims[0], n: dims[1], k: dims[2], transposeA: flags.first == "t",
+                                               transposeB: flags.last == "t"), batch: batch)
         }
     }
 
@@ -68,7 +79,7 @@ struct MatmulBench: ParsableCommand {
             }
             for shape in try parsedShapes() {
                 for device in devices {
-                    for m in try measure(shape, on: device, clblast: clblast) { reporter.report(m) }
+                    for m in try measure(shape.shape, batch: shape.batch, on: device, clblast: clblast) { reporter.report(m) }
                 }
             }
             if clblast == nil && devices.contains(where: { ($0 as? KernelDevice)?.runtime is OpenCLRuntime }) {
@@ -89,7 +100,7 @@ struct MatmulBench: ParsableCommand {
                 let config = (defines["matmul"] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                     .joined(separator: " ")
                 for shape in try parsedShapes() {
-                    for var m in try measure(shape, on: tuned, clblast: nil) {
+                    for var m in try measure(shape.shape, batch: shape.batch, on: tuned, clblast: nil) {
                         m.config = config
                         reporter.report(m)
                     }
@@ -98,68 +109,76 @@ struct MatmulBench: ParsableCommand {
         }
     }
 
-    private func label(_ s: GemmShape) -> String {
-        "\(s.m)x\(s.n)x\(s.k)" + ((s.transposeA || s.transposeB) ? ":\(s.transposeA ? "t" : "n")\(s.transposeB ? "t" : "n")" : "")
+    private func label(_ s: GemmShape, batch: Int) -> String {
+        (batch > 1 ? "\(batch)*" : "") + "\(s.m)x\(s.n)x\(s.k)"
+            + ((s.transposeA || s.transposeB) ? ":\(s.transposeA ? "t" : "n")\(s.transposeB ? "t" : "n")" : "")
     }
 
-    /// Ours and the baseline, timed in alternation so drift hits both alike.
-    private func measure(_ s: GemmShape, on device: any Device, clblast: CLBlast?) throws -> [Measurement] {
-        let a = randomFloats(max(s.aCount, 1), seed: 1), b = randomFloats(max(s.bCount, 1), seed: 2)
-        var reference = [Float](repeating: 0, count: max(s.cCount, 1))
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                reference.withUnsafeMutableBufferPointer { pc in
-                    if let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress {
-                        BLASReference.sgemm(s, a: pa, b: pb, c: pc)
+    /// Ours and the baseline, timed in alternation so drift hits both alike. A batch runs as
+    /// one batched launch (ours, CLBlast's strided batched SGEMM, cuBLAS's) against a loop of
+    /// `cblas_sgemm` on the CPU.
+    private func measure(_ s: GemmShape, batch: Int, on device: any Device, clblast: CLBlast?) throws -> [Measurement] {
+        let packed = GemmBatch(count: batch, packed: s)
+        let a = randomFloats(max(batch * s.aCount, 1), seed: 1), b = randomFloats(max(batch * s.bCount, 1), seed: 2)
+        var reference = [Float](repeating: 0, count: max(batch * s.cCount, 1))
+        let referenceProducts = { (out: inout [Float]) in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { pc in
+                        guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
+                        for item in 0..<batch {
+                            BLASReference.sgemm(s, a: pa + item * s.aCount, b: pb + item * s.bCount, c: pc + item * s.cCount)
+                        }
                     }
                 }
             }
         }
+        referenceProducts(&reference)
+        let expected = Array(reference.prefix(batch * s.cCount))
         let tolerance = 1e-5 * Float(max(s.k, 1)).squareRoot() * 4
-        let ba = try device.upload(a), bb = try device.upload(b), bc = try device.makeBuffer(count: max(s.cCount, 1))
-        let c = bc.slice(0, s.cCount)
-        let ours: () throws -> Void = { try device.gemm(s, a: ba.whole, b: bb.whole, c: c) }
+        let ba = try device.upload(a), bb = try device.upload(b), bc = try device.makeBuffer(count: max(batch * s.cCount, 1))
+        let c = bc.slice(0, batch * s.cCount)
+        let ours: () throws -> Void = batch == 1
+            ? { try device.gemm(s, a: ba.whole, b: bb.whole, c: c) }
+            : { try device.gemmBatched(s, batch: packed, alpha: 1, a: ba.whole, b: bb.whole, beta: 0, c: c) }
 
         // Validate: the CPU path against a naive double-precision check of sampled entries (the
-        // full reference is the same BLAS call), OpenCL against the OpenBLAS result.
+        // full reference is the same BLAS call), kernel devices against the OpenBLAS result.
         try ours()
         let result = try device.download(c)
-        let oursValid = device is CPUDevice ? sampledNaiveCheck(s, a: a, b: b, c: result, tolerance: tolerance)
-            : agrees(result, Array(reference.prefix(s.cCount)), tolerance: tolerance)
+        let oursValid = device is CPUDevice
+            ? sampledNaiveCheck(s, a: a, b: b, c: Array(result.prefix(s.cCount)), tolerance: tolerance)
+                && agrees(result, expected, tolerance: tolerance)
+            : agrees(result, expected, tolerance: tolerance)
 
         var baseline: (name: String, run: () throws -> Double)?
         var baselineValid = false
         if device is CPUDevice {
-            var out = [Float](repeating: 0, count: max(s.cCount, 1))
-            baseline = ("cblas", {
-                try wallSeconds(device) {
-                    a.withUnsafeBufferPointer { pa in
-                        b.withUnsafeBufferPointer { pb in
-                            out.withUnsafeMutableBufferPointer { pc in
-                                if let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress {
-                                    BLASReference.sgemm(s, a: pa, b: pb, c: pc)
-                                }
-                            }
-                        }
-                    }
-                }
-            })
+            var out = [Float](repeating: 0, count: max(batch * s.cCount, 1))
+            baseline = ("cblas", { try wallSeconds(device) { referenceProducts(&out) } })
             baselineValid = true
         } else if let kernels = device as? KernelDevice, s.m > 0, s.n > 0, s.k > 0 {
-            let cc = try device.makeBuffer(count: s.cCount)
-            if kernels.runtime is OpenCLRuntime, let clblast {
+            let cc = try device.makeBuffer(count: batch * s.cCount)
+            if kernels.runtime is OpenCLRuntime, let clblast, batch == 1 || clblast.hasStridedBatched {
                 baseline = ("clblast", {
-                    try wallSeconds(device) { try clblast.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole, on: kernels) }
+                    try wallSeconds(device) {
+                        if batch == 1 {
+                            try clblast.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole, on: kernels)
+                        } else {
+                            try clblast.gemmStridedBatched(s, batch: packed, a: ba.whole, b: bb.whole, c: cc.whole, on: kernels)
+                        }
+                    }
                 })
             } else if let cublas = CUBLAS(on: kernels) {
                 baseline = ("cublas", {
-                    try wallSeconds(device) { try cublas.gemm(s, a: ba.whole, b: bb.whole, c: cc.whole) }
+                    try wallSeconds(device) {
+                        try cublas.gemmBatched(s, batch: packed, a: ba.whole, b: bb.whole, c: cc.whole)
+                    }
                 })
             }
             if let baseline {
                 _ = try baseline.run()
-                baselineValid = agrees(try device.download(cc.whole), Array(reference.prefix(s.cCount)),
-                                       tolerance: tolerance)
+                baselineValid = agrees(try device.download(cc.whole), expected, tolerance: tolerance)
             }
         }
 
@@ -169,13 +188,14 @@ struct MatmulBench: ParsableCommand {
             oursTimes.append(try wallSeconds(device, ours))
             if let baseline { baselineTimes.append(try baseline.run()) }
         }
+        let flops = s.flops * Double(batch)
         var measurements = [Measurement(kernel: "matmul", device: device.kind, backend: "fathom", deviceName: device.name,
-                                        shape: label(s), seconds: oursTimes, flops: s.flops, validated: oursValid,
-                                        timing: "wall")]
+                                        shape: label(s, batch: batch), seconds: oursTimes, flops: flops,
+                                        validated: oursValid, timing: "wall")]
         if let baseline {
             let other = Measurement(kernel: "matmul", device: device.kind, backend: baseline.name, deviceName: device.name,
-                                    shape: label(s), seconds: baselineTimes, flops: s.flops, validated: baselineValid,
-                                    timing: "wall")
+                                    shape: label(s, batch: batch), seconds: baselineTimes, flops: flops,
+                                    validated: baselineValid, timing: "wall")
             measurements[0].extra = [("vs_\(baseline.name)", (other.gflops ?? 0) > 0 ? (measurements[0].gflops ?? 0) / (other.gflops ?? 1) : .nan)]
             measurements.append(other)
         }

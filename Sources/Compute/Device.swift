@@ -47,6 +47,11 @@ public protocol Device: AnyObject, Sendable {
     func gemm(_ shape: GemmShape, alpha: Float, a: BufferSlice, b: BufferSlice, beta: Float,
               c: BufferSlice, bias: BufferSlice?, activation: Activation) throws
 
+    /// `C_i = alpha·op(A_i)·op(B_i) + beta·C_i` for the items of `batch` in one launch (per-sample
+    /// gradients, Gram matrices): every item has `shape`; see `GemmBatch` for the strides.
+    func gemmBatched(_ shape: GemmShape, batch: GemmBatch, alpha: Float, a: BufferSlice, b: BufferSlice,
+                     beta: Float, c: BufferSlice) throws
+
     // MARK: elementwise
 
     /// `x[i] = value`.

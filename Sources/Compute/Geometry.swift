@@ -43,6 +43,44 @@ public struct GemmShape: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The items of a batched product `C_i = alpha·op(A_i)·op(B_i) + beta·C_i`, i in 0..<count:
+/// item i's operands start `i·strideA`, `i·strideB` and `i·strideC` elements after the first
+/// item's. A stride of 0 broadcasts that operand to every item (A or B only: items must not
+/// write the same C).
+public struct GemmBatch: Sendable, Hashable, CustomStringConvertible {
+    /// Products in the batch.
+    public var count: Int
+    /// Elements between consecutive items of A, B and C.
+    public var strideA: Int, strideB: Int, strideC: Int
+
+    /// `count` items with the given element strides.
+    public init(count: Int, strideA: Int, strideB: Int, strideC: Int) {
+        precondition(count >= 0 && strideA >= 0 && strideB >= 0 && strideC >= 0, "negative batch count or stride")
+        self.count = count
+        self.strideA = strideA; self.strideB = strideB; self.strideC = strideC
+    }
+
+    /// `count` densely packed items of `shape` (each operand right after the previous item's).
+    public init(count: Int, packed shape: GemmShape) {
+        self.init(count: count, strideA: shape.aCount, strideB: shape.bCount, strideC: shape.cCount)
+    }
+
+    /// One product.
+    public static let single = GemmBatch(count: 1, strideA: 0, strideB: 0, strideC: 0)
+
+    /// "8×(A+120, B+0, C+64)".
+    public var description: String { "\(count)×(A+\(strideA), B+\(strideB), C+\(strideC))" }
+
+    func checkOperands(_ s: GemmShape, a: BufferSlice, b: BufferSlice, c: BufferSlice) {
+        guard count > 0 else { return }
+        precondition(count == 1 || s.cCount == 0 || strideC >= s.cCount,
+                     "batched products must not write overlapping C (strideC \(strideC) < \(s.cCount))")
+        precondition(a.count >= (count - 1) * strideA + s.aCount, "A too small for the batch \(self)")
+        precondition(b.count >= (count - 1) * strideB + s.bCount, "B too small for the batch \(self)")
+        precondition(c.count >= (count - 1) * strideC + s.cCount, "C too small for the batch \(self)")
+    }
+}
+
 /// Geometry of a 2-D convolution over NHWC tensors, lowered to a matrix product by im2col:
 /// input (batch, height, width, channels) → patches (batch·outHeight·outWidth,
 /// kernelHeight·kernelWidth·channels).

@@ -23,6 +23,8 @@ public final class KernelDevice: Device, @unchecked Sendable {
 
     let pool: DeviceBufferPool
     private let lock = Lock()
+    /// Workspace of split-K products, grown on demand; the in-order queue makes reuse safe.
+    private var scratchBuffer: DeviceBuffer?
     private var modules: [String: RawModule] = [:]
     private var functions: [String: RawFunction] = [:]
 
@@ -161,6 +163,15 @@ public final class KernelDevice: Device, @unchecked Sendable {
         if groups.contains(0) { return }
         try runtime.launch(try self.function(build, function), name: function, groups: groups, groupSize: groupSize,
                            arguments: arguments.flatMap(\.launchArguments))
+    }
+
+    /// The first `count` floats of the device's workspace, which later launches may overwrite
+    /// (kernels queued in order read it before that).
+    func scratch(count: Int) throws -> BufferSlice {
+        if let buffer = lock.withLock({ scratchBuffer }), buffer.count >= count { return buffer.slice(0, count) }
+        let buffer = try makeBuffer(count: max(count, 1 << 16))
+        lock.withLock { scratchBuffer = buffer }
+        return buffer.slice(0, count)
     }
 
     /// Queues `function` of `build` over `count` independent work-items in groups of

@@ -130,6 +130,7 @@ struct MatmulTests {
         #expect(device.matmulBuild(for: narrow) == "matmul-narrow")
         #expect(device.matmulBuild(for: wide) == "matmul")
         #expect(device.matmulBuild(for: GemmShape(m: 32, n: 4096, k: 3)) == "matmul-narrow")
+        #expect(device.matmulBuild(for: GemmShape(m: 16, n: 4096, k: 3)) == "matmul-short")
         for s in [narrow, wide] {
             try expectProduct(s, on: device, seeds: (15, 16), "\(s)")
         }
@@ -169,5 +170,84 @@ struct MatmulTests {
         #expect(throws: ComputeError.invalidTuning("reduce REDUCE_GROUP=96 must be a power of two")) {
             try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["reduce": ["REDUCE_GROUP": "96"]], cacheDirectory: nil)
         }
+    }
+}
+
+/// Batched and split-K products (issue 9): every layout, awkward sizes, broadcast operands,
+/// batch 0 and 1, K not divisible by the slices, on every device.
+@Suite("matmul: batched and split-K")
+struct BatchedMatmulTests {
+    static let layouts = [(false, false), (false, true), (true, false), (true, true)]
+
+    @Test("batched products with packed and broadcast operands match item-by-item references",
+          arguments: [(0, 3, 5, 7), (1, 17, 9, 33), (5, 7, 13, 31), (3, 1, 1, 1), (4, 33, 2, 65)], layouts)
+    func batched(_ dims: (Int, Int, Int, Int), _ layout: (Bool, Bool)) throws {
+        let (count, m, n, k) = dims
+        let s = GemmShape(m: m, n: n, k: k, transposeA: layout.0, transposeB: layout.1)
+        for broadcastB in [false, true] {
+            let batch = GemmBatch(count: count, strideA: s.aCount + 3, strideB: broadcastB ? 0 : s.bCount,
+                                  strideC: s.cCount + 1)
+            let a = randomValues(max(count, 1) * (s.aCount + 3), seed: 21)
+            let b = randomValues(max(count, 1) * s.bCount, seed: 22)
+            let c0 = randomValues(max(count, 1) * (s.cCount + 1), seed: 23)
+            var expected = c0
+            for item in 0..<count {
+                let itemA = Array(a[(item * batch.strideA)...].prefix(s.aCount))
+                let itemB = Array(b[(item * batch.strideB)...].prefix(s.bCount))
+                let itemC = Array(c0[(item * batch.strideC)...].prefix(s.cCount))
+                let out = referenceGemm(s, alpha: 0.5, a: itemA, b: itemB, beta: 2, c: itemC, bias: nil,
+                                        activation: .identity)
+                expected.replaceSubrange(item * batch.strideC..<item * batch.strideC + s.cCount, with: out)
+            }
+            for device in Devices.all {
+                let c = try device.upload(c0)
+                try device.gemmBatched(s, batch: batch, alpha: 0.5, a: try device.upload(a).whole,
+                                       b: try device.upload(b).whole, beta: 2, c: c.whole)
+                expectClose(try device.download(c.whole), expected, atol: 2e-4, rtol: 1e-5,
+                            "\(device.kind) \(count)×\(s) broadcast B \(broadcastB)")
+            }
+        }
+    }
+
+    @Test("split-K products, K not divisible by the slices, with the epilogue", arguments: [1, 2, 3, 7, 64], layouts)
+    func splitK(_ slices: Int, _ layout: (Bool, Bool)) throws {
+        let s = GemmShape(m: 19, n: 11, k: 1100, transposeA: layout.0, transposeB: layout.1)
+        let a = randomValues(s.aCount, seed: 31), b = randomValues(s.bCount, seed: 32)
+        let c0 = randomValues(s.cCount, seed: 33), bias = randomValues(s.n, seed: 34)
+        let expected = referenceGemm(s, alpha: 1.5, a: a, b: b, beta: -1, c: c0, bias: bias, activation: .relu)
+        let device = try KernelDevice.openCL(Devices.openCLInfo,
+                                             kernelDefines: ["matmul-narrow": ["SPLIT_K": "\(slices)"]],
+                                             cacheDirectory: nil)
+        #expect(device.splitCount(s, tiles: 1, build: "matmul-narrow") == slices)
+        let c = try device.upload(c0)
+        try device.gemm(s, alpha: 1.5, a: try device.upload(a).whole, b: try device.upload(b).whole, beta: -1,
+                        c: c.whole, bias: try device.upload(bias).whole, activation: .relu)
+        let first = try device.download(c.whole)
+        expectClose(first, expected, atol: 1e-3, rtol: 1e-5, "\(slices) slices of \(s)")
+        // The slices add up in a fixed order: the same bits every run.
+        try device.write(c0, to: c.whole)
+        try device.gemm(s, alpha: 1.5, a: try device.upload(a).whole, b: try device.upload(b).whole, beta: -1,
+                        c: c.whole, bias: try device.upload(bias).whole, activation: .relu)
+        #expect(try device.download(c.whole) == first)
+    }
+
+    @Test("the automatic split fills the device only where the output cannot")
+    func automaticSplit() throws {
+        let device = Devices.openCL
+        let units = device.runtime.computeUnits
+        let narrow = GemmShape(m: 16, n: 64, k: 50176, transposeA: true)
+        #expect(device.matmulBuild(for: narrow) == "matmul-short")
+        #expect(device.splitCount(narrow, tiles: 1, build: "matmul-short") == min(4 * units, 64))
+        #expect(device.splitCount(GemmShape(m: 4096, n: 4096, k: 64), tiles: 4096, build: "matmul") == 1)
+        // Short K is never split below four tile depths per slice.
+        #expect(device.splitCount(GemmShape(m: 8, n: 8, k: 64), tiles: 1, build: "matmul-narrow") == 1)
+        #expect(device.splitCount(GemmShape(m: 8, n: 8, k: 64 * 4 * 16), tiles: 1, build: "matmul-narrow") > 1)
+        let a = randomValues(narrow.aCount, seed: 41), b = randomValues(narrow.bCount, seed: 42)
+        let expected = referenceGemm(narrow, alpha: 1, a: a, b: b, beta: 0, c: [Float](repeating: 0, count: narrow.cCount),
+                                     bias: nil, activation: .identity)
+        let c = try device.makeBuffer(count: narrow.cCount)
+        try device.gemm(narrow, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+        // Sums of 50,176 products of magnitude ≤ 1: float rounding reaches about 1e-5 relative.
+        expectClose(try device.download(c.whole), expected, atol: 1e-3, rtol: 1e-4, "conv1's weight gradient shape")
     }
 }

@@ -22,6 +22,17 @@ extension CPUDevice {
                           activation: activation)
     }
 
+    /// One `cblas_sgemm` per item (OpenBLAS spreads each over its threads).
+    public func gemmBatched(_ shape: GemmShape, batch: GemmBatch, alpha: Float, a: BufferSlice, b: BufferSlice,
+                            beta: Float, c: BufferSlice) throws {
+        batch.checkOperands(shape, a: a, b: b, c: c)
+        for item in 0..<batch.count {
+            try gemm(shape, alpha: alpha, a: a.slice(item * batch.strideA, shape.aCount),
+                     b: b.slice(item * batch.strideB, shape.bCount), beta: beta,
+                     c: c.slice(item * batch.strideC, shape.cCount), bias: nil, activation: .identity)
+        }
+    }
+
     /// Bias and activation after the product, row by row while the row is in cache.
     private func applyEpilogue(rows: Int, cols: Int, ld: Int, c: BufferSlice, bias: BufferSlice?,
                                activation: Activation) throws {

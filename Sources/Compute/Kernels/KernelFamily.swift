@@ -8,6 +8,8 @@ public struct TuningKnob: Sendable, Hashable {
         case positive
         /// A power of two (tree reductions halve the group).
         case powerOfTwo
+        /// 0 or more (0 usually means "chosen by the host").
+        case nonNegative
     }
 
     /// The macro name, e.g. "TILE_M".
@@ -30,6 +32,7 @@ public struct TuningKnob: Sendable, Hashable {
         switch constraint {
         case .positive: return value >= 1 ? nil : "must be a positive integer"
         case .powerOfTwo: return value >= 1 && value & (value - 1) == 0 ? nil : "must be a power of two"
+        case .nonNegative: return value >= 0 ? nil : "must be 0 or more"
         }
     }
 }

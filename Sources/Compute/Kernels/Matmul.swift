@@ -6,18 +6,27 @@ public let narrowMatmulBuild = "matmul-narrow"
 /// Products with M or N up to this size use `narrowMatmulBuild`.
 public let narrowMatmulLimit = 32
 
+/// The build used for products with very few rows (M at most `shortMatmulLimit`: the weight
+/// gradient of a layer with few outputs, K often tens of thousands long, usually split along K),
+/// tuned as `kernelDefines["matmul-short"]`.
+public let shortMatmulBuild = "matmul-short"
+
+/// Products with M up to this size use `shortMatmulBuild`.
+public let shortMatmulLimit = 16
+
 extension KernelFamily {
     /// `Kernels/matmul.cl`: SGEMM with a fused bias and activation epilogue.
     public static let matmul = KernelFamily(
-        name: "matmul", functions: ["sgemm"],
+        name: "matmul", functions: ["sgemm", "splitk_reduce"],
         knobs: [
             TuningKnob("TILE_M", 64, .positive, "rows of C per work-group"),
             TuningKnob("TILE_N", 64, .positive, "columns of C per work-group"),
             TuningKnob("TILE_K", 16, .positive, "depth of one local-memory stage"),
             TuningKnob("WPT_M", 4, .positive, "rows of C per work-item"),
             TuningKnob("WPT_N", 4, .positive, "columns of C per work-item"),
+            TuningKnob("SPLIT_K", 0, .nonNegative, "K slices of a product (0: chosen from the shape and the device)"),
         ],
-        extraBuilds: [narrowMatmulBuild],
+        extraBuilds: [narrowMatmulBuild, shortMatmulBuild],
         check: { v in
             let (tm, tn, tk, wm, wn) = (v["TILE_M", default: 0], v["TILE_N", default: 0], v["TILE_K", default: 0],
                                         v["WPT_M", default: 1], v["WPT_N", default: 1])
@@ -32,25 +41,85 @@ extension KernelFamily {
 }
 
 extension KernelDevice {
-    /// The build a product of this shape runs on: the narrow one when M or N is at most
-    /// `narrowMatmulLimit`, else the wide one.
+    /// The build a product of this shape runs on: the short one when M is at most
+    /// `shortMatmulLimit`, the narrow one when M or N is at most `narrowMatmulLimit`, else the
+    /// wide one.
     func matmulBuild(for shape: GemmShape) -> String {
-        min(shape.m, shape.n) <= narrowMatmulLimit ? narrowMatmulBuild : "matmul"
+        if shape.m <= shortMatmulLimit { return shortMatmulBuild }
+        return min(shape.m, shape.n) <= narrowMatmulLimit ? narrowMatmulBuild : "matmul"
     }
 
     public func gemm(_ shape: GemmShape, alpha: Float, a: BufferSlice, b: BufferSlice, beta: Float,
                      c: BufferSlice, bias: BufferSlice?, activation: Activation) throws {
         shape.checkOperands(a: a, b: b, c: c, bias: bias)
+        try launchProduct(shape, batch: .single, alpha: alpha, a: a, b: b, beta: beta, c: c, bias: bias,
+                          activation: activation)
+    }
+
+    public func gemmBatched(_ shape: GemmShape, batch: GemmBatch, alpha: Float, a: BufferSlice, b: BufferSlice,
+                            beta: Float, c: BufferSlice) throws {
+        batch.checkOperands(shape, a: a, b: b, c: c)
+        try launchProduct(shape, batch: batch, alpha: alpha, a: a, b: b, beta: beta, c: c, bias: nil,
+                          activation: .identity)
+    }
+
+    /// K slices for a product whose output tiles (`tiles`, all items together) cannot fill the
+    /// device: enough slices for about four work-groups per compute unit, each slice at least
+    /// four tile depths long, at most 64; `SPLIT_K` overrides.
+    func splitCount(_ shape: GemmShape, tiles: Int, build: String) -> Int {
+        let tileK = knob(build, "TILE_K")
+        let longest = max(shape.k / (4 * tileK), 1)
+        let forced = knob(build, "SPLIT_K")
+        if forced > 0 { return min(forced, max(shape.k / tileK, 1)) }
+        let target = 4 * runtime.computeUnits
+        guard tiles < target else { return 1 }
+        return max(1, min((target + tiles - 1) / tiles, longest, 64))
+    }
+
+    /// The one launch path of every product: items along the third grid dimension (in chunks
+    /// CUDA's 65535 limit allows), and K split into slices reduced in a fixed order when the
+    /// output is too small to fill the device.
+    private func launchProduct(_ shape: GemmShape, batch: GemmBatch, alpha: Float, a: BufferSlice, b: BufferSlice,
+                               beta: Float, c: BufferSlice, bias: BufferSlice?, activation: Activation) throws {
+        guard batch.count > 0, shape.m > 0, shape.n > 0 else { return }
         let build = matmulBuild(for: shape)
-        let tileM = knob(build, "TILE_M"), tileN = knob(build, "TILE_N")
-        try launch(build, "sgemm",
-                   groups: [(shape.m + tileM - 1) / tileM, (shape.n + tileN - 1) / tileN],
-                   groupSize: [tileN / knob(build, "WPT_N"), tileM / knob(build, "WPT_M")], [
-                       .int(shape.m), .int(shape.n), .int(shape.k), .float(alpha),
-                       .slice(a), .int(shape.transposeA ? 1 : shape.lda), .int(shape.transposeA ? shape.lda : 1),
-                       .slice(b), .int(shape.transposeB ? 1 : shape.ldb), .int(shape.transposeB ? shape.ldb : 1),
-                       .float(beta), .slice(c), .int(shape.ldc),
-                       .slice(bias ?? c), .flag(bias != nil), .int(Int(activation.rawValue)),
-                   ])
+        let tileM = knob(build, "TILE_M"), tileN = knob(build, "TILE_N"), tileK = knob(build, "TILE_K")
+        let groups = ((shape.m + tileM - 1) / tileM, (shape.n + tileN - 1) / tileN)
+        let groupSize = [tileN / knob(build, "WPT_N"), tileM / knob(build, "WPT_M")]
+        let slices = shape.k == 0 ? 1 : splitCount(shape, tiles: groups.0 * groups.1 * batch.count, build: build)
+        // Slices whole tile depths long, so only the last is ragged.
+        let sliceK = slices == 1 ? max(shape.k, 1) : ((shape.k + slices - 1) / slices + tileK - 1) / tileK * tileK
+        let strides: [KernelArgument] = [.int(shape.transposeA ? 1 : shape.lda), .int(shape.transposeA ? shape.lda : 1)]
+        let bStrides: [KernelArgument] = [.int(shape.transposeB ? 1 : shape.ldb), .int(shape.transposeB ? shape.ldb : 1)]
+        let itemsPerLaunch = max(65535 / slices, 1)
+        var first = 0
+        while first < batch.count {
+            let items = min(itemsPerLaunch, batch.count - first)
+            let a = a.slice(first * batch.strideA, a.count - first * batch.strideA)
+            let b = b.slice(first * batch.strideB, b.count - first * batch.strideB)
+            let c = c.slice(first * batch.strideC, c.count - first * batch.strideC)
+            if slices == 1 {
+                try launch(build, "sgemm", groups: [groups.0, groups.1, items], groupSize: groupSize + [1],
+                           [.int(shape.m), .int(shape.n), .int(shape.k), .float(alpha), .slice(a)] + strides
+                            + [.slice(b)] + bStrides
+                            + [.float(beta), .slice(c), .int(shape.ldc), .slice(bias ?? c), .flag(bias != nil),
+                               .int(Int(activation.rawValue)), .int(batch.strideA), .int(batch.strideB),
+                               .int(batch.strideC), .int(1), .int(sliceK)])
+            } else {
+                let plane = shape.m * shape.n
+                let workspace = try scratch(count: try bufferSize(items * slices, plane))
+                try launch(build, "sgemm", groups: [groups.0, groups.1, items * slices], groupSize: groupSize + [1],
+                           [.int(shape.m), .int(shape.n), .int(shape.k), .float(1), .slice(a)] + strides
+                            + [.slice(b)] + bStrides
+                            + [.float(0), .slice(workspace), .int(shape.n), .slice(workspace), .flag(false), .int(0),
+                               .int(batch.strideA), .int(batch.strideB), .int(plane), .int(slices), .int(sliceK)])
+                try launchLinear(build, "splitk_reduce", count: items * plane, [
+                    .int(shape.m), .int(shape.n), .int(items), .int(slices), .slice(workspace), .float(alpha),
+                    .float(beta), .slice(c), .int(shape.ldc), .int(batch.strideC), .slice(bias ?? c),
+                    .flag(bias != nil), .int(Int(activation.rawValue)),
+                ])
+            }
+            first += items
+        }
     }
 }

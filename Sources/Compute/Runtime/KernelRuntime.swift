@@ -40,6 +40,9 @@ public protocol KernelRuntime: AnyObject, Sendable {
     var kind: DeviceKind { get }
     /// Memory the device has, in bytes (sizes the buffer cache).
     var totalMemoryBytes: Int { get }
+    /// Compute units (OpenCL) or multiprocessors (CUDA): how many work-groups run at once, which
+    /// decides when a product is split along K.
+    var computeUnits: Int { get }
     /// Options this runtime adds for `ProgramText.compileOptions` (what the text asks for) and
     /// the preludes it prepends (`cuda_compat` on CUDA).
     var runtimePreludes: [String] { get }

@@ -11,9 +11,14 @@ public final class CUBLAS: @unchecked Sendable {
         OpaquePointer?, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>, UInt64, Int32, UInt64, Int32,
         UnsafePointer<Float>, UInt64, Int32) -> Int32
 
+    private typealias StridedBatched = @convention(c) (
+        OpaquePointer?, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>, UInt64, Int32, Int64, UInt64, Int32,
+        Int64, UnsafePointer<Float>, UInt64, Int32, Int64, Int32) -> Int32
+
     /// The library file that was loaded.
     public let library: String
     private let handle: OpaquePointer
+    private let stridedBatched: StridedBatched?
     private let destroy: Destroy
     private let sgemm: Sgemm
     private let runtime: CUDARuntime
@@ -43,6 +48,7 @@ public final class CUBLAS: @unchecked Sendable {
         self.handle = handle
         self.destroy = destroy
         self.sgemm = sgemm
+        stridedBatched = loaded.symbol("cublasSgemmStridedBatched", as: StridedBatched.self)
         self.runtime = runtime
     }
 
@@ -66,5 +72,30 @@ public final class CUBLAS: @unchecked Sendable {
                            a.buffer.deviceMemory.bits + UInt64(a.byteOffset), Int32(s.lda), &beta,
                            c.buffer.deviceMemory.bits + UInt64(c.byteOffset), Int32(s.ldc))
         guard status == 0 else { throw ComputeError.cuda(call: "cublasSgemm_v2", code: status, name: "CUBLAS_STATUS \(status)") }
+    }
+
+    /// Queues `C_i = op(A_i)·op(B_i)` for the items of `batch` (one `cublasSgemmStridedBatched`;
+    /// a loop of `gemm` when the library lacks it).
+    public func gemmBatched(_ s: GemmShape, batch: GemmBatch, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        batch.checkOperands(s, a: a, b: b, c: c)
+        guard batch.count > 1, let stridedBatched else {
+            for item in 0..<batch.count {
+                try gemm(s, a: a.slice(item * batch.strideA, s.aCount), b: b.slice(item * batch.strideB, s.bCount),
+                         c: c.slice(item * batch.strideC, s.cCount))
+            }
+            return
+        }
+        try runtime.makeCurrent()
+        var alpha: Float = 1, beta: Float = 0
+        let noTranspose: Int32 = 0, transpose: Int32 = 1
+        let status = stridedBatched(handle, s.transposeB ? transpose : noTranspose, s.transposeA ? transpose : noTranspose,
+                                    Int32(s.n), Int32(s.m), Int32(s.k), &alpha,
+                                    b.buffer.deviceMemory.bits + UInt64(b.byteOffset), Int32(s.ldb), Int64(batch.strideB),
+                                    a.buffer.deviceMemory.bits + UInt64(a.byteOffset), Int32(s.lda), Int64(batch.strideA),
+                                    &beta, c.buffer.deviceMemory.bits + UInt64(c.byteOffset), Int32(s.ldc),
+                                    Int64(batch.strideC), Int32(batch.count))
+        guard status == 0 else {
+            throw ComputeError.cuda(call: "cublasSgemmStridedBatched", code: status, name: "CUBLAS_STATUS \(status)")
+        }
     }
 }

@@ -15,6 +15,7 @@ public final class CUDARuntime: KernelRuntime, @unchecked Sendable {
     public let isGPU = true
     public let kind = DeviceKind.cuda
     public var totalMemoryBytes: Int { info.totalMemoryBytes }
+    public var computeUnits: Int { info.multiprocessors }
     public let runtimePreludes = ["cuda_compat"]
     /// The device as enumerated.
     public let info: CUDADeviceInfo

@@ -15,6 +15,8 @@ public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
     public let deviceVersion: String
     /// The largest single buffer the driver allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE).
     public let maxAllocationBytes: Int
+    /// CL_DEVICE_MAX_COMPUTE_UNITS: work-groups that run at once (cores of a CPU device, SMs).
+    public let computeUnits: Int
     let id: cl_device_id
 
     /// "name [GPU|non-GPU, platform]", as listed when `--device gpu` finds no GPU.
@@ -45,6 +47,9 @@ public func openCLDevices() throws(ComputeError) -> [OpenCLDeviceInfo] {
             var type: cl_device_type = 0
             try check(clGetDeviceInfo(device, cl_device_info(CL_DEVICE_TYPE),
                                       MemoryLayout<cl_device_type>.size, &type, nil), "clGetDeviceInfo")
+            var units: cl_uint = 0
+            try check(clGetDeviceInfo(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS),
+                                      MemoryLayout<cl_uint>.size, &units, nil), "clGetDeviceInfo")
             var maxAllocation: cl_ulong = 0
             try check(clGetDeviceInfo(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                                       MemoryLayout<cl_ulong>.size, &maxAllocation, nil), "clGetDeviceInfo")
@@ -55,6 +60,7 @@ public func openCLDevices() throws(ComputeError) -> [OpenCLDeviceInfo] {
                 driverVersion: try deviceString(device, cl_device_info(CL_DRIVER_VERSION)),
                 deviceVersion: try deviceString(device, cl_device_info(CL_DEVICE_VERSION)),
                 maxAllocationBytes: Int(clamping: maxAllocation),
+                computeUnits: max(Int(units), 1),
                 id: device))
         }
     }

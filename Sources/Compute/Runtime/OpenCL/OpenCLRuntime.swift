@@ -20,6 +20,7 @@ public final class OpenCLRuntime: KernelRuntime, @unchecked Sendable {
     public var isGPU: Bool { info.isGPU }
     public var kind: DeviceKind { info.isGPU ? .gpu : .opencl }
     public let totalMemoryBytes: Int
+    public var computeUnits: Int { info.computeUnits }
     public let runtimePreludes: [String] = []
     /// The device as enumerated.
     public let info: OpenCLDeviceInfo
