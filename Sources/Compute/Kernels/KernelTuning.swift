@@ -34,10 +34,13 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 /// - matmul, 128×128 tiles with 8×8 per work-item: `bench matmul --sweep` timed five
 ///   mlp:512,256 training products at 96.8 ms in all, against 211.7 ms with the GPU defaults;
 /// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms;
-/// - narrow products keep the registry's 64×64 defaults, which ran the cnn's products at batch
-///   256 in 428 ms against 619 ms with the 128×128 tiles.
+/// - narrow products (2026-12-02, with split-K): 64×32 tiles, 64 deep, 8×8 per work-item ran the
+///   cnn step at batch 256 in 143 ms against 231 ms with the 64×64 defaults (conv1's forward
+///   product 50176x16x64:nt at 4.5 GFLOPS against 1.7);
+/// - short products (M ≤ 16): see the entry.
 public let cpuDeviceTuning: KernelDefines = [
     "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8"],
+    "matmul-narrow": ["TILE_M": "64", "TILE_N": "32", "TILE_K": "64", "WPT_M": "8", "WPT_N": "8"],
     // 2026-12-02, PoCL: 16x64x50176:tn (the cnn's conv1 weight gradient) at 6.3 GFLOPS against
     // 2.3 with the 64×64 tiles, 8*16x25x576:tn at 2.9 against 0.8 (both split along K).
     "matmul-short": ["TILE_M": "16", "TILE_N": "64", "TILE_K": "64", "WPT_M": "4", "WPT_N": "8"],
