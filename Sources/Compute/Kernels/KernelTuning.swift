@@ -74,13 +74,22 @@ public func defaultTuning(isGPU: Bool, deviceName: String) -> KernelDefines {
     return tuning
 }
 
-/// Matmul tile configurations worth trying on a new GPU, the default first, each applied to the
-/// wide and the narrow builds alike. Each keeps 256 work-items per group and at most 33 KiB of
-/// local memory.
-public let matmulTuningCandidates: [KernelDefines] = [
-    (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
-    (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
-].map { m, n, k, wm, wn in
-    let tiles = ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]
-    return ["matmul": tiles, narrowMatmulBuild: tiles]
-}
+/// Matmul tile configurations worth trying on a new device, the default first: square-ish
+/// tiles applied to the wide and the narrow builds alike (each keeps 256 work-items per group and
+/// at most 33 KiB of local memory), then 16-row tiles for the short build, then fixed K splits
+/// of the narrow and short builds (the automatic choice is `SPLIT_K=0`).
+public let matmulTuningCandidates: [KernelDefines] = {
+    func tiles(_ m: Int, _ n: Int, _ k: Int, _ wm: Int, _ wn: Int) -> [String: String] {
+        ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]
+    }
+    let square = [
+        (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
+        (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
+    ].map { m, n, k, wm, wn -> KernelDefines in ["matmul": tiles(m, n, k, wm, wn), narrowMatmulBuild: tiles(m, n, k, wm, wn)] }
+    let short = [(16, 64, 16, 2, 4), (16, 64, 64, 4, 8), (16, 32, 128, 4, 8), (16, 128, 32, 4, 8)]
+        .map { m, n, k, wm, wn -> KernelDefines in [shortMatmulBuild: tiles(m, n, k, wm, wn)] }
+    let splits = [2, 8, 32].map { slices -> KernelDefines in
+        [narrowMatmulBuild: ["SPLIT_K": "\(slices)"], shortMatmulBuild: ["SPLIT_K": "\(slices)"]]
+    }
+    return square + short + splits
+}()
