@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Fathom", targets: ["Fathom"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "privacy", targets: ["privacy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,7 +42,8 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox", "SystemIO"]),
         .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
-        .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox"]),
+        .target(name: "Privacy"),
+        .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy"]),
 
         // MARK: - Command line
         .target(
@@ -50,6 +52,10 @@ let package = Package(
         .executableTarget(
             name: "train",
             dependencies: ["CommandLineSupport", "Fathom",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "privacy",
+            dependencies: ["CommandLineSupport", "Privacy", "Artifacts",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "bench",
@@ -63,6 +69,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
+        .testTarget(name: "PrivacyTests", dependencies: ["Privacy"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],
     cLanguageStandard: .gnu2x
