@@ -88,6 +88,15 @@ struct KernelsBench: ParsableCommand {
                 try d.sgdUpdate(SGDStep(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), parameters: b[0].whole,
                                 gradients: b[1].whole, momentum: b[2].whole)
             },
+            Case(family: "clip", name: "sample_sq_norms", shape: "256x1024", bytes: 4 * Double(256 * 1024 + 256),
+                 inputs: [256 * 1024], outputs: [256]) { d, b in
+                try d.sampleSquaredNorms(b[0].whole, samples: 256, perSample: 1024, into: b[1].whole, accumulate: false)
+            },
+            Case(family: "clip", name: "clip_and_scale", shape: "256x512", bytes: 4 * Double(2 * 256 * 512 + 512),
+                 inputs: [256, 256 * 512], outputs: [256]) { d, b in
+                try d.clipFactors(b[0].whole, samples: 256, maxNorm: 0.5, scale: 1.0 / 256, into: b[2].whole)
+                try d.scaleSamples(b[1].whole, samples: 256, perSample: 512, factors: b[2].whole)
+            },
             Case(family: "random", name: "normal", shape: "535818", bytes: 4 * Double(params),
                  inputs: [], outputs: [params], tolerance: 0) { d, b in
                 try d.fillRandom(b[0].whole, .normal, key: noise, start: .start, scale: 1)
@@ -141,7 +150,7 @@ struct KernelsBench: ParsableCommand {
                 continue
             }
             var values = randomFloats(count, seed: UInt64(10 + i))
-            if c.family == "optim" && i >= 2 { values = values.map { abs($0) } }
+            if (c.family == "optim" && i >= 2) || (c.name == "clip_and_scale" && i == 0) { values = values.map { abs($0) } }
             if c.name == "maxpool_backward" && i == 1 { values = values.indices.map { Float($0 * 7 % 4) } }
             buffers.append(try device.upload(values))
         }

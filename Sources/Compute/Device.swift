@@ -96,6 +96,20 @@ public protocol Device: AnyObject, Sendable {
     /// `x[i]` = the `i`-th 32-bit word from `start` of the Philox stream `key`. `x` holds `UInt32`.
     func fillRandomBits(_ x: BufferSlice, key: PhiloxKey, start: PhiloxPosition) throws
 
+    // MARK: clip
+
+    /// `norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]²` for `samples` samples
+    /// whose values are `perSample` consecutive floats each.
+    func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
+                            accumulate: Bool) throws
+    /// A Linear layer's ghost norm: `norms[i] += inputSq[i]·outputSq[i] (+ outputSq[i] with a bias)`.
+    func linearGhostNorms(inputSq: BufferSlice, outputSq: BufferSlice, samples: Int, hasBias: Bool,
+                          into norms: BufferSlice) throws
+    /// `factors[i] = scale·min(1, maxNorm/(√norms[i] + 1e-6))`, Opacus's clip factor.
+    func clipFactors(_ norms: BufferSlice, samples: Int, maxNorm: Float, scale: Float, into factors: BufferSlice) throws
+    /// `x[s·perSample + j] *= factors[s]`.
+    func scaleSamples(_ x: BufferSlice, samples: Int, perSample: Int, factors: BufferSlice) throws
+
     // MARK: conv
 
     /// NHWC input → patch matrix (see `ConvGeometry`).

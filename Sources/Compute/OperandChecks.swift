@@ -78,3 +78,8 @@ func checkCrossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, clas
 func checkStatistics(loss: BufferSlice, correct: BufferSlice, rows: Int, stats: BufferSlice) {
     precondition(stats.count >= 4 && loss.count >= rows && correct.count >= rows, "statistics shape mismatch")
 }
+
+func checkSamples(_ x: BufferSlice, samples: Int, perSample: Int, _ perSampleSlice: BufferSlice) {
+    precondition(samples >= 0 && perSample >= 0 && x.count >= samples * perSample && perSampleSlice.count >= samples,
+                 "per-sample operands too small for \(samples) samples of \(perSample)")
+}

@@ -30,6 +30,9 @@ static const char optim_cl[] = {
 static const char random_cl[] = {
 #embed "../../Kernels/random.cl"
     , 0};
+static const char clip_cl[] = {
+#embed "../../Kernels/clip.cl"
+    , 0};
 static const char philox_cl[] = {
 #embed "../../Kernels/philox.cl"
     , 0};
@@ -43,7 +46,8 @@ static const struct {
 } files[] = {
     {"matmul", matmul_cl}, {"elementwise", elementwise_cl}, {"reduce", reduce_cl},
     {"loss", loss_cl},     {"conv", conv_cl},               {"pool", pool_cl},
-    {"optim", optim_cl},   {"random", random_cl},           {"philox", philox_cl},
+    {"optim", optim_cl},   {"random", random_cl},           {"clip", clip_cl},
+    {"philox", philox_cl},
     {"cuda_compat", cuda_compat_cl},
 };
 

@@ -1,0 +1,37 @@
+extension CPUDevice {
+    public func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
+                                   accumulate: Bool) throws {
+        checkSamples(x, samples: samples, perSample: perSample, norms)
+        let values = x.host, out = norms.host
+        for s in 0..<samples {
+            let row = values + s * perSample
+            var sum: Float = 0
+            for j in 0..<perSample { sum += row[j] * row[j] }
+            out[s] = (accumulate ? out[s] : 0) + sum
+        }
+    }
+
+    public func linearGhostNorms(inputSq: BufferSlice, outputSq: BufferSlice, samples: Int, hasBias: Bool,
+                                 into norms: BufferSlice) throws {
+        checkSamples(inputSq, samples: samples, perSample: 1, norms)
+        checkSamples(outputSq, samples: samples, perSample: 1, norms)
+        let a = inputSq.host, b = outputSq.host, out = norms.host
+        for i in 0..<samples { out[i] += a[i] * b[i] + (hasBias ? b[i] : 0) }
+    }
+
+    public func clipFactors(_ norms: BufferSlice, samples: Int, maxNorm: Float, scale: Float,
+                            into factors: BufferSlice) throws {
+        checkSamples(norms, samples: samples, perSample: 1, factors)
+        let n = norms.host, out = factors.host
+        for i in 0..<samples { out[i] = scale * min(1, maxNorm / (n[i].squareRoot() + 1e-6)) }
+    }
+
+    public func scaleSamples(_ x: BufferSlice, samples: Int, perSample: Int, factors: BufferSlice) throws {
+        checkSamples(x, samples: samples, perSample: perSample, factors)
+        let values = x.host, c = factors.host
+        for s in 0..<samples {
+            let row = values + s * perSample
+            for j in 0..<perSample { row[j] *= c[s] }
+        }
+    }
+}
