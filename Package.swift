@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox", "SystemIO"]),
         .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
-        .target(name: "Privacy"),
+        .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy"]),
 
         // MARK: - Command line
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
-        .testTarget(name: "PrivacyTests", dependencies: ["Privacy"]),
+        .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],
     cLanguageStandard: .gnu2x

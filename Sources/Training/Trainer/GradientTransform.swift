@@ -12,6 +12,20 @@ public struct WorkerGradients {
     public let parameterCount: Int
     /// (parameterCount): what the update applies.
     public let result: BufferSlice
+    /// What the gradient sources multiplied their sums by (1 / the normaliser, worker 0's), so a
+    /// transform that adds to a sum (DP noise) can scale what it adds the same way.
+    public let scale: Float
+
+    /// The gradients of `workers` slots of `parameterCount` floats each, combined into `result`.
+    public init(slots: BufferSlice, workers: Int, parameterCount: Int, result: BufferSlice, scale: Float) {
+        precondition(workers >= 1 && slots.count >= workers * parameterCount && result.count == parameterCount,
+                     "worker gradients of the wrong size")
+        self.slots = slots
+        self.workers = workers
+        self.parameterCount = parameterCount
+        self.result = result
+        self.scale = scale
+    }
 
     /// Worker `w`'s gradient.
     public func slot(_ w: Int) -> BufferSlice {

@@ -137,10 +137,13 @@ public final class Trainer {
     /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).
     public func trainStep(stepInEpoch: Int) throws {
         guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
+        var scale: Float = 1
         for (worker, sampler) in samplers.enumerated() {
             let batch = sampler.batch(at: step)
             try device.write(batch, to: rows.slice(0, batch.count))
-            try source.computeGradient(rows: rows.slice(0, batch.count), scale: 1 / sampler.normaliser(batchSize: batch.count),
+            let workerScale = 1 / sampler.normaliser(batchSize: batch.count)
+            if worker == 0 { scale = workerScale }
+            try source.computeGradient(rows: rows.slice(0, batch.count), scale: workerScale,
                                        statistics: statistics, stepInEpoch: stepInEpoch)
             if let slots {
                 try device.copy(gradients.whole, to: slots.slice(worker * model.parameterCount, model.parameterCount))
@@ -148,7 +151,7 @@ public final class Trainer {
         }
         try update(workerGradients: WorkerGradients(
             slots: slots?.whole ?? gradients.whole, workers: samplers.count, parameterCount: model.parameterCount,
-            result: gradients.whole))
+            result: gradients.whole, scale: scale))
     }
 
     /// One optimizer step on the training rows in `indices` alone (one worker, no sampler):
@@ -159,10 +162,11 @@ public final class Trainer {
     /// - Throws: `ComputeError` when a device call fails.
     public func step(indices: BufferSlice, stepInEpoch: Int) throws {
         guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
-        try source.computeGradient(rows: indices, scale: 1 / Float(max(indices.count, 1)), statistics: statistics,
-                                   stepInEpoch: stepInEpoch)
+        let scale = 1 / Float(max(indices.count, 1))
+        try source.computeGradient(rows: indices, scale: scale, statistics: statistics, stepInEpoch: stepInEpoch)
         try update(workerGradients: WorkerGradients(slots: gradients.whole, workers: 1,
-                                                    parameterCount: model.parameterCount, result: gradients.whole))
+                                                    parameterCount: model.parameterCount, result: gradients.whole,
+                                                    scale: scale))
     }
 
     private func update(workerGradients: WorkerGradients) throws {

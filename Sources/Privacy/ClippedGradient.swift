@@ -1,0 +1,154 @@
+import Compute
+import Training
+
+/// How per-sample gradient norms are formed (`--grad-sample`).
+public enum GradSampleMode: String, Sendable, CaseIterable {
+    /// Ghost norms where they are cheaper (Linear layers: ‖a_i‖²·‖b_i‖²), materialised
+    /// per-sample gradients elsewhere (convolutions).
+    case auto
+    /// Ghost norms for Linear layers; layers without a ghost form here (convolutions: the Gram
+    /// form is not implemented yet) materialise.
+    case ghost
+    /// Every layer's per-sample gradients materialised as one batched product, then their norms.
+    case materialized
+}
+
+/// DP-SGD's gradient source: the sum of per-sample gradients, each clipped to norm C over all
+/// parameters (Opacus's flat clipping, c_i = min(1, C/(‖g_i‖ + 1e-6))), times the step's
+/// scale (1 / the expected batch size under Poisson sampling). Noise is the `GaussianNoise`
+/// transform's business.
+///
+/// One backward pass: the observer keeps each parametric layer's input A and output gradient B
+/// (they stay valid until the next forward pass) and tells the layer not to form its weight
+/// gradient; the per-sample norms come from A and B (ghost norms) or from per-sample gradients
+/// formed by one batched product; then B is scaled per sample by c_i and one ordinary product
+/// per layer gives Σ_i c_i g_i (book-keeping, Bu et al. 2023: no second backward pass). A batch
+/// larger than the model's `maxBatch` runs in micro-batches whose clipped sums add up.
+public final class ClippedGradient: GradientSource {
+    /// The model whose gradients are formed.
+    public let model: Model
+    /// The training samples, on the model's device.
+    public let data: DeviceDataset
+    /// C, the per-sample norm bound.
+    public let maxGradNorm: Float
+    /// How norms are formed.
+    public let mode: GradSampleMode
+    private let device: any Device
+    private let batchLabels: DeviceBuffer
+    private let norms: DeviceBuffer, factors: DeviceBuffer, inputNorms: DeviceBuffer, outputNorms: DeviceBuffer
+    private var workspace: DeviceBuffer?
+    private var ones: DeviceBuffer?
+
+    /// A source for `model` (a training model) over `data`, clipping to `maxGradNorm`.
+    public init(model: Model, data: DeviceDataset, maxGradNorm: Float, mode: GradSampleMode = .auto) throws {
+        precondition(model.isTrainable, "per-sample clipping needs a training model")
+        precondition(maxGradNorm > 0 && maxGradNorm.isFinite, "the clipping norm must be positive")
+        self.model = model
+        self.data = data
+        self.maxGradNorm = maxGradNorm
+        self.mode = mode
+        device = model.device
+        batchLabels = try device.makeIndexBuffer(count: model.maxBatch, bound: max(data.classCount, 1))
+        norms = try device.makeBuffer(count: model.maxBatch)
+        factors = try device.makeBuffer(count: model.maxBatch)
+        inputNorms = try device.makeBuffer(count: model.maxBatch)
+        outputNorms = try device.makeBuffer(count: model.maxBatch)
+    }
+
+    public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int) throws {
+        guard let gradients = model.gradients else { preconditionFailure("per-sample clipping needs a training model") }
+        if rows.count == 0 {
+            try device.fill(gradients.whole, with: 0)
+            return
+        }
+        var start = 0
+        while start < rows.count {
+            let chunk = min(model.maxBatch, rows.count - start)
+            try clippedSum(rows: rows.slice(start, chunk), scale: scale, accumulate: start > 0, statistics: statistics,
+                           stepInEpoch: stepInEpoch)
+            start += chunk
+        }
+    }
+
+    private func clippedSum(rows: BufferSlice, scale: Float, accumulate: Bool, statistics: BatchStatistics,
+                            stepInEpoch: Int) throws {
+        let batch = rows.count
+        try device.gatherRows(data.features.whole, width: model.inputShape.count, indices: rows,
+                              into: model.inputSlice(batch: batch))
+        try device.gatherRows(data.labels.whole, width: 1, indices: rows, into: batchLabels.slice(0, batch))
+        let logits = try model.forward(batch: batch)
+        // Per-sample losses, summed: each sample's gradient is that of its own loss.
+        try device.softmaxCrossEntropy(
+            logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
+            loss: statistics.sampleLoss.slice(0, batch), correct: statistics.sampleCorrect.slice(0, batch),
+            gradient: model.outputGradientSlice(batch: batch), scale: 1)
+        try statistics.accumulate(rows: batch, step: stepInEpoch)
+        var layers: [LayerGradientFactors] = []
+        try model.backward(batch: batch) { factors in
+            layers.append(factors)
+            return .skip
+        }
+        let norms = self.norms.slice(0, batch)
+        try device.fill(norms, with: 0)
+        for layer in layers { try addSquaredNorms(layer, into: norms) }
+        let factors = self.factors.slice(0, batch)
+        try device.clipFactors(norms, samples: batch, maxNorm: maxGradNorm, scale: scale, into: factors)
+        for layer in layers {
+            let rowsPerSample = layer.rowsPerSample, outputs = layer.outputWidth
+            try device.scaleSamples(layer.outputGradient, samples: batch, perSample: rowsPerSample * outputs,
+                                    factors: factors)
+            // Σ_i c_i g_i = (diag(c) B)ᵀ A, and Σ_i c_i Σ_t b_i,t for the bias.
+            let beta: Float = accumulate ? 1 : 0
+            try device.gemm(GemmShape(m: outputs, n: layer.inputWidth, k: batch * rowsPerSample, transposeA: true),
+                            a: layer.outputGradient, b: layer.input, beta: beta, c: layer.weightGradient)
+            try device.columnSum(layer.outputGradient, rows: batch * rowsPerSample, cols: outputs, beta: beta,
+                                 into: layer.biasGradient)
+        }
+    }
+
+    /// Adds the layer's per-sample squared gradient norms (weights and bias) to `norms`.
+    private func addSquaredNorms(_ layer: LayerGradientFactors, into norms: BufferSlice) throws {
+        let batch = layer.batch, rowsPerSample = layer.rowsPerSample
+        let inputs = layer.inputWidth, outputs = layer.outputWidth
+        if rowsPerSample == 1 && mode != .materialized {
+            try device.sampleSquaredNorms(layer.input, samples: batch, perSample: inputs,
+                                          into: inputNorms.slice(0, batch), accumulate: false)
+            try device.sampleSquaredNorms(layer.outputGradient, samples: batch, perSample: outputs,
+                                          into: outputNorms.slice(0, batch), accumulate: false)
+            try device.linearGhostNorms(inputSq: inputNorms.slice(0, batch), outputSq: outputNorms.slice(0, batch),
+                                        samples: batch, hasBias: true, into: norms)
+            return
+        }
+        // G_i = B_iᵀ A_i (outputs × inputs) for every sample in one batched product, then the
+        // bias gradients 1ᵀ B_i (1 × outputs) in another.
+        let weights = outputs * inputs
+        let space = try scratch(count: try bufferSize(batch, weights + outputs))
+        let perSample = space.slice(0, batch * weights)
+        try device.gemmBatched(GemmShape(m: outputs, n: inputs, k: rowsPerSample, transposeA: true),
+                               batch: GemmBatch(count: batch, strideA: rowsPerSample * outputs,
+                                                strideB: rowsPerSample * inputs, strideC: weights),
+                               alpha: 1, a: layer.outputGradient, b: layer.input, beta: 0, c: perSample)
+        try device.sampleSquaredNorms(perSample, samples: batch, perSample: weights, into: norms, accumulate: true)
+        let biases = space.slice(batch * weights, batch * outputs)
+        try device.gemmBatched(GemmShape(m: 1, n: outputs, k: rowsPerSample),
+                               batch: GemmBatch(count: batch, strideA: 0, strideB: rowsPerSample * outputs,
+                                                strideC: outputs),
+                               alpha: 1, a: try onesVector(rowsPerSample), b: layer.outputGradient, beta: 0, c: biases)
+        try device.sampleSquaredNorms(biases, samples: batch, perSample: outputs, into: norms, accumulate: true)
+    }
+
+    /// Per-sample gradients are reused from step to step: the workspace only grows.
+    private func scratch(count: Int) throws -> BufferSlice {
+        if let workspace, workspace.count >= count { return workspace.slice(0, count) }
+        let buffer = try device.makeBuffer(count: count)
+        workspace = buffer
+        return buffer.slice(0, count)
+    }
+
+    private func onesVector(_ count: Int) throws -> BufferSlice {
+        if let ones, ones.count >= count { return ones.slice(0, count) }
+        let buffer = try device.upload([Float](repeating: 1, count: count))
+        ones = buffer
+        return buffer.slice(0, count)
+    }
+}

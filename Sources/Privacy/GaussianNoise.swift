@@ -1,0 +1,40 @@
+import Compute
+import Philox
+import Training
+
+/// DP-SGD's noise: adds N(0, (σC)²) per parameter to the clipped sum, scaled like the sum
+/// (`WorkerGradients.scale`, 1 / the expected batch size), so the result is
+/// (Σ_i c_i g_i + σC·ξ) / (qN), Opacus's order. ξ comes from Philox stream (seed, step,
+/// `Streams.noise`), the same numbers on every device, a pure function of the step (a resumed
+/// run draws the same noise).
+public final class GaussianNoise: GradientTransform {
+    /// σ, the noise multiplier.
+    public let noiseMultiplier: Float
+    /// C, the clipping norm.
+    public let maxGradNorm: Float
+    /// The seed of the noise stream.
+    public let seed: UInt64
+    private let device: any Device
+    private var noise: DeviceBuffer?
+
+    public init(device: any Device, noiseMultiplier: Float, maxGradNorm: Float, seed: UInt64) {
+        precondition(noiseMultiplier >= 0 && maxGradNorm > 0, "bad noise parameters")
+        self.device = device
+        self.noiseMultiplier = noiseMultiplier
+        self.maxGradNorm = maxGradNorm
+        self.seed = seed
+    }
+
+    public var description: String { "Gaussian noise σ = \(noiseMultiplier), C = \(maxGradNorm)" }
+
+    public func apply(_ gradients: WorkerGradients, step: Int) throws {
+        guard noiseMultiplier > 0 else { return }
+        let count = gradients.parameterCount
+        if noise == nil || (noise?.count ?? 0) < count { noise = try device.makeBuffer(count: count) }
+        guard let noise else { return }
+        let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.noise)
+        try device.fillRandom(noise.slice(0, count), .normal, key: key, start: .start,
+                              scale: noiseMultiplier * maxGradNorm * gradients.scale)
+        try device.axpby(alpha: 1, x: noise.slice(0, count), beta: 1, y: gradients.result)
+    }
+}

@@ -1,0 +1,96 @@
+import Compute
+import Datasets
+import Philox
+import Privacy
+import Testing
+import Training
+
+enum TestDevices {
+    static let cpu = CPUDevice()
+    static let openCL: any Device = {
+        do { return try makeDevice(.opencl) } catch { fatalError("no OpenCL device (install pocl-opencl-icd): \(error)") }
+    }()
+}
+
+/// Deterministic rows: noise images with a label-dependent bright patch (28×28×1) or flat rows.
+func privacyData(count: Int, image: Bool, seed: UInt64) -> Dataset {
+    var rng = PhiloxStream(seed: seed, stream: 44)
+    let width = image ? 784 : 20
+    var features: [Float] = [], labels: [Int32] = []
+    for i in 0..<count {
+        let label = i % 10
+        for p in 0..<width { features.append((p % 10 == label ? 1 : 0) + 0.3 * (rng.nextUniform() - 0.5)) }
+        labels.append(Int32(label))
+    }
+    return Dataset(features: features, labels: labels, featureCount: width, classes: (0..<10).map(String.init),
+                   imageShape: image ? ImageShape(channels: 1, height: 28, width: 28) : nil)
+}
+
+@Suite("privacy: clipped per-sample gradients and noise")
+struct ClippedGradientTests {
+    /// Σ_i min(1, C/(‖g_i‖ + 1e-6))·g_i · scale, from one back-propagation per sample.
+    func reference(model: Model, data: DeviceDataset, rows: [Int32], maxNorm: Float, scale: Float) throws -> [Float] {
+        let device = model.device
+        let source = try BackpropGradient(model: model, data: data)
+        let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
+        guard let gradients = model.gradients else { preconditionFailure("a training model") }
+        var sum = [Float](repeating: 0, count: model.parameterCount)
+        for row in rows {
+            try source.computeGradient(rows: try device.uploadIndices([row], below: data.count).whole, scale: 1,
+                                       statistics: statistics, stepInEpoch: 1)
+            let g = try device.download(gradients.whole)
+            let norm = g.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let c = min(1, Double(maxNorm) / (norm + 1e-6))
+            for j in sum.indices { sum[j] += Float(c) * g[j] }
+        }
+        return sum.map { $0 * scale }
+    }
+
+    @Test("the clipped sum equals clipping each sample's own gradient", arguments: ["mlp:32", "cnn"],
+          [GradSampleMode.auto, .materialized])
+    func clippedSum(_ spec: String, _ mode: GradSampleMode) throws {
+        let image = spec == "cnn"
+        let data = privacyData(count: 24, image: image, seed: 3)
+        let rows: [Int32] = [3, 17, 5, 0, 22, 9, 11]
+        for device in [TestDevices.cpu, TestDevices.openCL] {
+            let train = try DeviceDataset(data, device: device)
+            let parsed = try ModelSpec(parsing: spec)
+            let input = parsed.inputShape(for: train.shape)
+            // A micro-batch of 4 for the 7 rows: the clipped sums of two chunks must add up.
+            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
+                                  maxBatch: 4, seed: 8)
+            let expected = try reference(model: model, data: train, rows: rows, maxNorm: 0.5, scale: 1.0 / 7)
+            let source = try ClippedGradient(model: model, data: train, maxGradNorm: 0.5, mode: mode)
+            let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
+            try source.computeGradient(rows: try device.uploadIndices(rows, below: train.count).whole, scale: 1.0 / 7,
+                                       statistics: statistics, stepInEpoch: 1)
+            let got = try device.download(try #require(model.gradients).whole)
+            let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 2e-5, "\(spec) \(mode) on \(device.kind): largest difference \(worst)")
+            // Clipping bounds the norm of the sum: at most C per sample times the scale.
+            let total = got.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(total <= 0.5 * 7 / 7 + 1e-4)
+        }
+    }
+
+    @Test("noise has standard deviation σ·C·scale, the same draw on every device, and keys by the step")
+    func noise() throws {
+        var draws: [[Float]] = []
+        for device in [TestDevices.cpu, TestDevices.openCL] {
+            let count = 100_000
+            let result = try device.upload([Float](repeating: 0, count: count))
+            let transform = GaussianNoise(device: device, noiseMultiplier: 1.1, maxGradNorm: 2, seed: 5)
+            let gradients = WorkerGradients(slots: result.whole, workers: 1, parameterCount: count, result: result.whole,
+                                            scale: 0.25)
+            try transform.apply(gradients, step: 3)
+            let values = try device.download(result.whole)
+            let std = (values.reduce(0) { $0 + Double($1) * Double($1) } / Double(count)).squareRoot()
+            // σ·C·scale = 0.55; the standard error of the estimate is about 0.55/√(2n) ≈ 0.0012.
+            #expect(abs(std - 0.55) < 0.006, "std \(std)")
+            draws.append(values)
+            try transform.apply(gradients, step: 4)
+            #expect(try device.download(result.whole) != values.map { $0 * 2 })
+        }
+        #expect(draws[0] == draws[1], "the noise of step 3 is bit for bit the same on the CPU and OpenCL")
+    }
+}
