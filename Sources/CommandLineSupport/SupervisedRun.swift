@@ -28,16 +28,26 @@ public struct SupervisedRun {
     public let algorithm: String
     /// The algorithm's gradient source and transforms; nil for ordinary training.
     public let stages: Stages?
+    /// Sampling when `--sampling` is not given.
+    public let defaultSampling: SamplingMode
+    /// Figures the algorithm adds to every epoch line and the final one (e.g. the ε spent).
+    public let epochMetrics: ((Trainer) -> [(String, Double)])?
 
     /// A run of the parsed options on `device`, reported under `algorithm`.
     public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String,
-                stages: Stages? = nil) {
+                stages: Stages? = nil, defaultSampling: SamplingMode = .shuffle,
+                epochMetrics: ((Trainer) -> [(String, Double)])? = nil) {
         self.options = options
         self.data = data
         self.device = device
         self.algorithm = algorithm
         self.stages = stages
+        self.defaultSampling = defaultSampling
+        self.epochMetrics = epochMetrics
     }
+
+    /// The sampling this run uses.
+    public var sampling: SamplingMode { options.sampling ?? defaultSampling }
 
     /// Loads the data, builds the model, resumes if asked, trains to `options.epochs` and reports.
     ///
@@ -82,7 +92,7 @@ public struct SupervisedRun {
             "features": String(trainSet.featureCount), "data": source, "test": data.test ?? "",
             "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
             "optimizer_config": config.optimizer.description, "schedule": config.schedule.description,
-            "batch_size": String(config.batchSize), "sampling": options.sampling.rawValue,
+            "batch_size": String(config.batchSize), "sampling": sampling.rawValue,
             "workers": String(options.workers), "partition": options.partition,
         ]
         var history: [EpochRecord] = []
@@ -114,7 +124,7 @@ public struct SupervisedRun {
         start.add("schedule", config.schedule.description)
         start.add("epochs", config.epochs)
         start.add("batch_size", config.batchSize)
-        start.add("sampling", options.sampling.rawValue)
+        start.add("sampling", sampling.rawValue)
         start.add("steps_per_epoch", trainer.stepsPerEpoch)
         start.add("workers", options.workers)
         if options.workers > 1 { start.add("partition", options.partition) }
@@ -129,7 +139,7 @@ public struct SupervisedRun {
             Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
             Console.line("optimizer: \(config.optimizer.description), schedule \(config.schedule), "
                          + "batch \(config.batchSize), seed \(config.seed)")
-            if options.sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
+            if sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
                 Console.line("step: \(samplers[0])" + (options.workers > 1 ? " on each of \(options.workers) workers "
                              + "(\(options.partition))" : "") + ", \(trainer.stepsPerEpoch) steps per epoch, "
                              + "physical batches of at most \(model.maxBatch)")
@@ -158,14 +168,17 @@ public struct SupervisedRun {
                 let record = EpochRecord(epoch: trainer.epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
                                          testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds)
                 history.append(record)
-                let line = epochObject(record, step: trainer.step)
+                var line = epochObject(record, step: trainer.step)
+                let extra = epochMetrics?(trainer) ?? []
+                for (key, value) in extra { line.add(key, value) }
                 if options.json {
                     Console.line(line.line)
                 } else {
                     let testPart = test.count == 0 ? "no test set"
                         : "test loss \(format(testLoss, 4))  test acc \(format(100 * testAccuracy, 2))%"
+                    let extraPart = extra.map { "  \($0.0) \(format($0.1, 3))" }.joined()
                     Console.line("epoch \(record.epoch)/\(config.epochs)  loss \(format(trainLoss, 4))  "
-                                 + "train acc \(format(100 * trainAccuracy, 2))%  \(testPart)  \(format(seconds, 2)) s")
+                                 + "train acc \(format(100 * trainAccuracy, 2))%  \(testPart)\(extraPart)  \(format(seconds, 2)) s")
                 }
                 try metricsFile?.append(line)
                 if let path = options.checkpoint {
@@ -195,6 +208,7 @@ public struct SupervisedRun {
         final.add("train_accuracy", last?.trainAccuracy ?? .nan)
         final.add("test_loss", last?.testLoss ?? .nan)
         final.add("test_accuracy", last?.testAccuracy ?? .nan)
+        for (key, value) in epochMetrics?(trainer) ?? [] { final.add(key, value) }
         final.add("seconds", seconds(clock.now - started))
         if options.json {
             Console.line(final.line)
@@ -232,7 +246,7 @@ public struct SupervisedRun {
         return parts.enumerated().map { worker, rows -> any BatchSampler in
             // Worker 0 keeps the run's seed, so one worker is exactly the ordinary run.
             let seed = config.seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
-            let inner: any BatchSampler = options.sampling == .shuffle
+            let inner: any BatchSampler = sampling == .shuffle
                 ? ShuffleSampler(count: rows.count, batchSize: config.batchSize, seed: seed)
                 : PoissonSampler(count: rows.count, expectedBatchSize: config.batchSize, seed: seed)
             return workers == 1 ? inner : PartitionSampler(rows: rows, inner: inner)

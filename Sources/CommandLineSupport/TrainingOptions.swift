@@ -50,9 +50,9 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA, cosine or linear.")
     public var schedule: String = "cosine"
 
-    /// Shuffled fixed-size batches or Poisson sampling.
-    @Option(help: "Batch sampling: shuffle (fixed-size batches, one shuffle per epoch) or poisson (each row joins a batch with probability q = batch size / rows; an epoch is 1/q steps; the sampling DP-SGD assumes).")
-    public var sampling: SamplingMode = .shuffle
+    /// Shuffled fixed-size batches or Poisson sampling; nil for the algorithm's default.
+    @Option(help: "Batch sampling: shuffle (fixed-size batches, one shuffle per epoch) or poisson (each row joins a batch with probability q = batch size / rows; an epoch is 1/q steps; the sampling DP-SGD assumes). Default: shuffle for sgd, poisson for dp-sgd.")
+    public var sampling: SamplingMode?
 
     /// The largest physical batch; a larger logical batch runs in chunks whose gradients add up.
     @Option(help: "Largest physical batch: a larger logical batch (e.g. a Poisson batch) runs in chunks of at most M rows whose gradients add up, one update per logical batch; memory is sized by M.")

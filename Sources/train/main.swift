@@ -5,8 +5,8 @@ import CommandLineSupport
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train models on the GPU (OpenCL) or the CPU (OpenBLAS).",
-        subcommands: [SGD.self])
+        abstract: "Train models on the GPU (OpenCL or CUDA) or the CPU (OpenBLAS).",
+        subcommands: [SGD.self, DPSGD.self])
 }
 
 /// `train sgd`: non-private mini-batch training with any of the first-order optimizers.
@@ -22,6 +22,27 @@ struct SGD: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "train sgd") {
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "sgd").run()
+        }
+    }
+}
+
+/// `train dp-sgd`: differentially private training with per-sample clipping and Gaussian noise.
+struct DPSGD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dp-sgd",
+        abstract: "DP-SGD (Opacus semantics): Poisson sampling, flat per-sample clipping, Gaussian noise on the sum, RDP accounting; any optimizer runs on the noisy gradient (DP-Adam, DP-RMSProp are post-processing).")
+
+    @OptionGroup var device: DeviceOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var privacy: PrivacyOptions
+
+    func run() throws {
+        runReportingFailures(command: "train dp-sgd") {
+            let algorithm = DPSGDAlgorithm(options: privacy)
+            try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "dp-sgd",
+                              stages: algorithm.stages(training: training), defaultSampling: .poisson,
+                              epochMetrics: algorithm.epochMetrics).run()
         }
     }
 }

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Compute
+import Privacy
+import Training
+
+extension GradSampleMode: ExpressibleByArgument {}
+
+/// The options of `train dp-sgd`, named as Opacus names them.
+public struct PrivacyOptions: ParsableArguments {
+    /// σ; nil to calibrate it to `--target-epsilon`.
+    @Option(help: "Noise multiplier σ: noise standard deviation / max grad norm. Give this or --target-epsilon.")
+    public var noiseMultiplier: Double?
+
+    /// ε to calibrate σ to over the whole run.
+    @Option(help: "Calibrate σ so that the whole run spends this ε at --delta (Opacus's make_private_with_epsilon).")
+    public var targetEpsilon: Double?
+
+    /// δ of the guarantee.
+    @Option(help: "δ of the (ε, δ) guarantee.")
+    public var delta: Double = 1e-5
+
+    /// C.
+    @Option(help: "Per-sample gradient norm bound C (flat clipping over all parameters).")
+    public var maxGradNorm: Float = 1.0
+
+    /// How per-sample norms are formed.
+    @Option(help: "Per-sample norms: auto (ghost norms for Linear layers, materialised per-sample gradients for convolutions), ghost, or materialized.")
+    public var gradSample: GradSampleMode = .auto
+
+    public init() {}
+
+    public func validate() throws {
+        guard (noiseMultiplier == nil) != (targetEpsilon == nil) else {
+            throw ValidationError("give exactly one of --noise-multiplier and --target-epsilon")
+        }
+        if let noiseMultiplier, !(noiseMultiplier >= 0 && noiseMultiplier.isFinite) {
+            throw ValidationError("--noise-multiplier must be a non-negative number")
+        }
+        if let targetEpsilon, !(targetEpsilon > 0 && targetEpsilon.isFinite) {
+            throw ValidationError("--target-epsilon must be a positive number")
+        }
+        guard delta > 0 && delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
+        guard maxGradNorm > 0 && maxGradNorm.isFinite else { throw ValidationError("--max-grad-norm must be positive") }
+    }
+}
+
+/// DP-SGD for the shared run loop: per-sample clipping as the gradient source, Gaussian noise as
+/// the transform, Poisson sampling by default, and the RDP accountant's ε after every epoch. The
+/// optimizer (SGD, momentum, Adam, …) runs on the noisy gradient: post-processing, so DP-Adam and
+/// DP-RMSProp (Zhou, Chen, Hong, Wu and Banerjee) keep the same guarantee.
+public final class DPSGDAlgorithm {
+    /// The parsed options.
+    public let options: PrivacyOptions
+    /// σ in force, known once the run has sized its sampler.
+    public private(set) var noiseMultiplier: Double = 0
+    /// q the accountant uses.
+    public private(set) var sampleRate: Double = 0
+
+    public init(options: PrivacyOptions) {
+        self.options = options
+    }
+
+    /// The stages for `SupervisedRun`: calibrates σ when asked, then builds the clipped source and
+    /// the noise.
+    /// - Throws: `CommandFailure` (64) for simulated workers (client-level DP is DP-FedAvg's) or
+    ///   a budget no σ reaches.
+    public func stages(training: TrainingOptions) -> SupervisedRun.Stages {
+        { [self] model, train, samplers in
+            guard samplers.count == 1 else {
+                throw CommandFailure("dp-sgd trains one model on one data set; --workers is for sgd", status: 64)
+            }
+            let sampler = samplers[0]
+            sampleRate = (sampler as? PoissonSampler)?.rate
+                ?? min(Double(training.batchSize) / Double(max(train.count, 1)), 1)
+            if let target = options.targetEpsilon {
+                let steps = training.epochs * sampler.stepsPerEpoch
+                do {
+                    noiseMultiplier = try RDPAccountant.noiseMultiplier(targetEpsilon: target, delta: options.delta,
+                                                                        sampleRate: sampleRate, steps: steps)
+                } catch {
+                    throw CommandFailure("--target-epsilon \(target): \(error)", status: 64)
+                }
+            } else {
+                noiseMultiplier = options.noiseMultiplier ?? 0
+            }
+            if !(sampler is PoissonSampler) {
+                Console.error("dp-sgd: the accountant assumes Poisson sampling; with --sampling shuffle ε is an approximation")
+            }
+            let source = try ClippedGradient(model: model, data: train, maxGradNorm: options.maxGradNorm,
+                                             mode: options.gradSample)
+            let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(noiseMultiplier),
+                                      maxGradNorm: options.maxGradNorm, seed: training.seed)
+            return (source, [noise])
+        }
+    }
+
+    /// ε spent after the trainer's steps, and σ.
+    public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] {
+        var accountant = RDPAccountant()
+        accountant.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: trainer.step)
+        return [("epsilon", accountant.epsilon(delta: options.delta).epsilon), ("noise_multiplier", noiseMultiplier)]
+    }
+}
