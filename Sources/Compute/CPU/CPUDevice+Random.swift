@@ -5,9 +5,11 @@ extension CPUDevice {
                            start: PhiloxPosition, scale: Float) throws {
         x.expect(.float32, "a random fill")
         let out = x.host, n = x.count
-        // Blocks are independent, so the cores split them; each block is computed once.
-        parallelChunks(start.blocks(for: n), minimumPerChunk: 4096, alignment: 1) { range in
-            for g in range {
+        // Blocks are independent, so the cores split them; each block is computed once, eight at
+        // a time on vector lanes where all 32 values land inside x (bit for bit the scalar maps).
+        parallelChunks(start.blocks(for: n), minimumPerChunk: 4096, alignment: 8) { range in
+            /// One block on the scalar path: the ragged first and last blocks, and short fills.
+            func scalarBlock(_ g: Int) {
                 let words = key.block(start.block &+ UInt64(g))
                 let values: (Float, Float, Float, Float)
                 switch distribution {
@@ -25,6 +27,39 @@ extension CPUDevice {
                     guard p >= 0 && p < n else { continue }
                     out[p] = element(values, j) * scale
                 }
+            }
+            var g = range.lowerBound
+            while g < range.upperBound && g * 4 - start.word < 0 {
+                scalarBlock(g)
+                g += 1
+            }
+            while g + 8 <= range.upperBound && (g + 8) * 4 - start.word <= n {
+                let words = PhiloxSIMD.blocks(key, first: start.block &+ UInt64(g))
+                let values: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+                switch distribution {
+                case .uniform:
+                    values = (PhiloxSIMD.uniform(words.0), PhiloxSIMD.uniform(words.1), PhiloxSIMD.uniform(words.2),
+                              PhiloxSIMD.uniform(words.3))
+                case .normal:
+                    values = PhiloxSIMD.normals(words)
+                case .rademacher:
+                    func signs(_ w: SIMD8<UInt32>) -> SIMD8<Float> {
+                        SIMD8<Float>(repeating: 1).replacing(with: -1, where: (w &>> 31) .== 1)
+                    }
+                    values = (signs(words.0), signs(words.1), signs(words.2), signs(words.3))
+                }
+                let base = out + (g * 4 - start.word)
+                for lane in 0..<8 {
+                    base[lane * 4] = values.0[lane] * scale
+                    base[lane * 4 + 1] = values.1[lane] * scale
+                    base[lane * 4 + 2] = values.2[lane] * scale
+                    base[lane * 4 + 3] = values.3[lane] * scale
+                }
+                g += 8
+            }
+            while g < range.upperBound {
+                scalarBlock(g)
+                g += 1
             }
         }
     }
