@@ -19,9 +19,37 @@ public struct PrivacyOptions: ParsableArguments {
     @Option(help: "δ of the (ε, δ) guarantee.")
     public var delta: Double = 1e-5
 
-    /// C.
-    @Option(help: "Per-sample gradient norm bound C (flat clipping over all parameters).")
-    public var maxGradNorm: Float = 1.0
+    /// C, or one bound per parametric layer.
+    @Option(help: "Per-sample gradient norm bound C; with --clipping per-layer one value for every layer or a comma-separated bound per parametric layer, input side first.")
+    public var maxGradNorm: String = "1.0"
+
+    /// How norms are grouped.
+    @Option(help: "flat (one norm over all parameters) or per-layer (each layer's gradient clipped to its own bound; the noise uses the norm of the bounds).")
+    public var clipping: ClippingMode = .flat
+
+    /// `--clipping`.
+    public enum ClippingMode: String, ExpressibleByArgument, CaseIterable {
+        case flat
+        case perLayer = "per-layer"
+    }
+
+    /// The parsed bounds (validated).
+    public var bounds: [Float] { maxGradNorm.split(separator: ",").compactMap { Float($0) } }
+
+    /// The clipping for a model of `layers` parametric layers.
+    /// - Throws: `ValidationError` when the number of bounds does not fit.
+    public func clippingRule(layers: Int) throws -> Clipping {
+        let bounds = self.bounds
+        switch clipping {
+        case .flat: return .flat(bounds[0])
+        case .perLayer:
+            if bounds.count == 1 { return .perLayer([Float](repeating: bounds[0], count: layers)) }
+            guard bounds.count == layers else {
+                throw CommandFailure("--max-grad-norm has \(bounds.count) bounds for \(layers) parametric layers", status: 64)
+            }
+            return .perLayer(bounds)
+        }
+    }
 
     /// How per-sample norms are formed.
     @Option(help: "Per-sample norms: auto (ghost norms for Linear layers, materialised per-sample gradients for convolutions), ghost, or materialized.")
@@ -40,7 +68,13 @@ public struct PrivacyOptions: ParsableArguments {
             throw ValidationError("--target-epsilon must be a positive number")
         }
         guard delta > 0 && delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
-        guard maxGradNorm > 0 && maxGradNorm.isFinite else { throw ValidationError("--max-grad-norm must be positive") }
+        let parts = maxGradNorm.split(separator: ",")
+        guard !parts.isEmpty, parts.count == bounds.count, bounds.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ValidationError("--max-grad-norm must be a positive number (or, per layer, a comma-separated list)")
+        }
+        if clipping == .flat && bounds.count != 1 {
+            throw ValidationError("several --max-grad-norm bounds need --clipping per-layer")
+        }
     }
 }
 
@@ -86,10 +120,10 @@ public final class DPSGDAlgorithm {
             if !(sampler is PoissonSampler) {
                 Console.error("dp-sgd: the accountant assumes Poisson sampling; with --sampling shuffle ε is an approximation")
             }
-            let source = try ClippedGradient(model: model, data: train, maxGradNorm: options.maxGradNorm,
-                                             mode: options.gradSample)
+            let clipping = try options.clippingRule(layers: model.parametricLayerCount)
+            let source = try ClippedGradient(model: model, data: train, clipping: clipping, mode: options.gradSample)
             let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(noiseMultiplier),
-                                      maxGradNorm: options.maxGradNorm, seed: training.seed)
+                                      maxGradNorm: clipping.noiseNorm, seed: training.seed)
             return (source, [noise])
         }
     }

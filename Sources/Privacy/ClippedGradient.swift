@@ -13,10 +13,27 @@ public enum GradSampleMode: String, Sendable, CaseIterable {
     case materialized
 }
 
-/// DP-SGD's gradient source: the sum of per-sample gradients, each clipped to norm C over all
-/// parameters (Opacus's flat clipping, c_i = min(1, C/(‖g_i‖ + 1e-6))), times the step's
-/// scale (1 / the expected batch size under Poisson sampling). Noise is the `GaussianNoise`
-/// transform's business.
+/// How per-sample gradients are clipped (`--clipping`).
+public enum Clipping: Sendable, Hashable {
+    /// One bound C on the norm over all parameters (Opacus's default).
+    case flat(Float)
+    /// A bound per parametric layer, input side first (Opacus's `DPPerLayerOptimizer`); the
+    /// noise then uses C = ‖(C_1, …, C_k)‖₂.
+    case perLayer([Float])
+
+    /// The C the noise is calibrated to.
+    public var noiseNorm: Float {
+        switch self {
+        case .flat(let c): return c
+        case .perLayer(let bounds): return bounds.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        }
+    }
+}
+
+/// DP-SGD's gradient source: the sum of per-sample gradients, each clipped (flat: to norm C over
+/// all parameters, c_i = min(1, C/(‖g_i‖ + 1e-6)), Opacus's rule; per layer: each layer's part
+/// to its own C_l), times the step's scale (1 / the expected batch size under Poisson
+/// sampling). Noise is the `GaussianNoise` transform's business.
 ///
 /// One backward pass: the observer keeps each parametric layer's input A and output gradient B
 /// (they stay valid until the next forward pass) and tells the layer not to form its weight
@@ -29,8 +46,8 @@ public final class ClippedGradient: GradientSource {
     public let model: Model
     /// The training samples, on the model's device.
     public let data: DeviceDataset
-    /// C, the per-sample norm bound.
-    public let maxGradNorm: Float
+    /// The per-sample norm bounds.
+    public let clipping: Clipping
     /// How norms are formed.
     public let mode: GradSampleMode
     private let device: any Device
@@ -39,13 +56,26 @@ public final class ClippedGradient: GradientSource {
     private var workspace: DeviceBuffer?
     private var ones: DeviceBuffer?
 
-    /// A source for `model` (a training model) over `data`, clipping to `maxGradNorm`.
-    public init(model: Model, data: DeviceDataset, maxGradNorm: Float, mode: GradSampleMode = .auto) throws {
+    /// A source for `model` (a training model) over `data`, clipping to `maxGradNorm` over all
+    /// parameters.
+    public convenience init(model: Model, data: DeviceDataset, maxGradNorm: Float, mode: GradSampleMode = .auto) throws {
+        try self.init(model: model, data: data, clipping: .flat(maxGradNorm), mode: mode)
+    }
+
+    /// A source for `model` (a training model) over `data` with `clipping`; per-layer bounds
+    /// must number the model's parametric layers.
+    public init(model: Model, data: DeviceDataset, clipping: Clipping, mode: GradSampleMode = .auto) throws {
         precondition(model.isTrainable, "per-sample clipping needs a training model")
-        precondition(maxGradNorm > 0 && maxGradNorm.isFinite, "the clipping norm must be positive")
+        switch clipping {
+        case .flat(let c):
+            precondition(c > 0 && c.isFinite, "the clipping norm must be positive")
+        case .perLayer(let bounds):
+            precondition(bounds.count == model.parametricLayerCount, "one clipping bound per parametric layer")
+            precondition(bounds.allSatisfy { $0 > 0 && $0.isFinite }, "clipping norms must be positive")
+        }
         self.model = model
         self.data = data
-        self.maxGradNorm = maxGradNorm
+        self.clipping = clipping
         self.mode = mode
         device = model.device
         batchLabels = try device.makeIndexBuffer(count: model.maxBatch, bound: max(data.classCount, 1))
@@ -89,12 +119,21 @@ public final class ClippedGradient: GradientSource {
             return .skip
         }
         let norms = self.norms.slice(0, batch)
-        try device.fill(norms, with: 0)
-        for layer in layers { try addSquaredNorms(layer, into: norms) }
         let factors = self.factors.slice(0, batch)
-        try device.clipFactors(norms, samples: batch, maxNorm: maxGradNorm, scale: scale, into: factors)
-        for layer in layers {
+        if case .flat(let bound) = clipping {
+            try device.fill(norms, with: 0)
+            for layer in layers { try addSquaredNorms(layer, into: norms) }
+            try device.clipFactors(norms, samples: batch, maxNorm: bound, scale: scale, into: factors)
+        }
+        // The backward pass meets the layers output side first; bounds are listed input side first.
+        for (position, layer) in layers.enumerated() {
             let rowsPerSample = layer.rowsPerSample, outputs = layer.outputWidth
+            if case .perLayer(let bounds) = clipping {
+                try device.fill(norms, with: 0)
+                try addSquaredNorms(layer, into: norms)
+                try device.clipFactors(norms, samples: batch, maxNorm: bounds[layers.count - 1 - position], scale: scale,
+                                       into: factors)
+            }
             try device.scaleSamples(layer.outputGradient, samples: batch, perSample: rowsPerSample * outputs,
                                     factors: factors)
             // Σ_i c_i g_i = (diag(c) B)ᵀ A, and Σ_i c_i Σ_t b_i,t for the bias.

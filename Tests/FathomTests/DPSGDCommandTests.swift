@@ -42,12 +42,26 @@ struct DPSGDCommandTests {
         #expect(spent <= 2 && spent > 1.98, "ε \(spent)")
     }
 
+    @Test("per-layer clipping trains with one bound per layer or one for all")
+    func perLayer() {
+        let path = smallData()
+        for bounds in ["0.5", "0.5,0.25"] {
+            let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "2", "--batch-size", "12",
+                                       "--model", "mlp:8", "--noise-multiplier", "1", "--clipping", "per-layer",
+                                       "--max-grad-norm", bounds, "--json"])
+            #expect(result.status == 0, "\(bounds): \(result.stderr)")
+            #expect(result.stdout.contains("\"event\":\"final\""))
+        }
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()
         for flags in [["--noise-multiplier", "1", "--target-epsilon", "2"], [], ["--noise-multiplier", "-1"],
                       ["--noise-multiplier", "1", "--max-grad-norm", "0"], ["--noise-multiplier", "1", "--delta", "1"],
-                      ["--noise-multiplier", "1", "--workers", "2"], ["--target-epsilon", "0.0000001"]] {
+                      ["--noise-multiplier", "1", "--workers", "2"], ["--target-epsilon", "0.0000001"],
+                      ["--noise-multiplier", "1", "--max-grad-norm", "1,2"],
+                      ["--noise-multiplier", "1", "--clipping", "per-layer", "--max-grad-norm", "1,2"]] {
             let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "1",
                                        "--model", "logreg"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")

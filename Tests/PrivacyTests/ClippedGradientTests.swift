@@ -73,6 +73,54 @@ struct ClippedGradientTests {
         }
     }
 
+    @Test("per-layer clipping clips each layer's part of every sample's gradient to its own bound")
+    func perLayer() throws {
+        let data = privacyData(count: 24, image: true, seed: 4)
+        let rows: [Int32] = [1, 8, 15, 22, 3]
+        for device in [TestDevices.cpu, TestDevices.openCL] {
+            let train = try DeviceDataset(data, device: device)
+            let parsed = try ModelSpec(parsing: "cnn")
+            let input = parsed.inputShape(for: train.shape)
+            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
+                                  maxBatch: 8, seed: 9)
+            let bounds: [Float] = [0.3, 0.2, 0.5, 0.1]
+            #expect(model.parametricLayerCount == bounds.count)
+            // Each parametric layer's range of the flat buffer, input side first.
+            var ranges: [Range<Int>] = []
+            for tensor in model.tensors {
+                let layer = tensor.name.split(separator: ".").first.map(String.init) ?? ""
+                if let last = ranges.last, model.tensors.first(where: { $0.offset == last.lowerBound })?.name
+                    .hasPrefix(layer + ".") == true {
+                    ranges[ranges.count - 1] = last.lowerBound..<(tensor.offset + tensor.count)
+                } else {
+                    ranges.append(tensor.offset..<(tensor.offset + tensor.count))
+                }
+            }
+            #expect(ranges.count == bounds.count)
+            let source = try BackpropGradient(model: model, data: train)
+            let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
+            let gradients = try #require(model.gradients)
+            var expected = [Float](repeating: 0, count: model.parameterCount)
+            for row in rows {
+                try source.computeGradient(rows: try device.uploadIndices([row], below: train.count).whole, scale: 1,
+                                           statistics: statistics, stepInEpoch: 1)
+                let g = try device.download(gradients.whole)
+                for (range, bound) in zip(ranges, bounds) {
+                    let norm = g[range].reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+                    let c = Float(min(1, Double(bound) / (norm + 1e-6)))
+                    for j in range { expected[j] += c * g[j] / Float(rows.count) }
+                }
+            }
+            let clipped = try ClippedGradient(model: model, data: train, clipping: .perLayer(bounds))
+            try clipped.computeGradient(rows: try device.uploadIndices(rows, below: train.count).whole,
+                                        scale: 1 / Float(rows.count), statistics: statistics, stepInEpoch: 1)
+            let got = try device.download(gradients.whole)
+            let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 2e-5, "\(device.kind): largest difference \(worst)")
+            #expect(abs(Clipping.perLayer(bounds).noiseNorm - (0.09 + 0.04 + 0.25 + 0.01 as Float).squareRoot()) < 1e-6)
+        }
+    }
+
     @Test("noise has standard deviation σ·C·scale, the same draw on every device, and keys by the step")
     func noise() throws {
         var draws: [[Float]] = []

@@ -138,6 +138,9 @@ public final class Model {
         }
     }
 
+    /// Layers with parameters (those a per-layer clipping bound applies to).
+    public var parametricLayerCount: Int { parameterRanges.filter { !$0.isEmpty }.count }
+
     /// Trainable parameters of all layers together: the length of `parameters` and `gradients`.
     public var parameterCount: Int { parameters.count }
     /// Shape of one output sample, the last layer's (the class logits of a classifier).
