@@ -63,3 +63,27 @@ __kernel void scale_samples(const int samples, const int perSample,
     if (e >= (long)samples * perSample) return;
     x[offX + e] *= factors[offFactors + (int)(e / perSample)];
 }
+
+// out[s] = (accumulate ? out[s] : 0) + Σ_j x[s·perSample + j]·y[s·perSample + j]: the ghost norm
+// of a layer with T rows per sample is ⟨A_iA_iᵀ, B_iB_iᵀ⟩ over the two T×T Gram matrices.
+__kernel __attribute__((reqd_work_group_size(CLIP_GROUP, 1, 1)))
+void sample_dots(const int samples, const int perSample,
+                 __global const float *x, const int offX, __global const float *y, const int offY,
+                 __global float *out, const int offOut, const int accumulate) {
+    const int s = get_group_id(0);
+    const int t = get_local_id(0);
+    __local float partial[CLIP_GROUP];
+    float sum = 0.0f;
+    if (s < samples) {
+        __global const float *a = x + offX + (long)s * perSample;
+        __global const float *b = y + offY + (long)s * perSample;
+        for (int j = t; j < perSample; j += CLIP_GROUP) sum = fma(a[j], b[j], sum);
+    }
+    partial[t] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = CLIP_GROUP / 2; w > 0; w >>= 1) {
+        if (t < w) partial[t] += partial[t + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0 && s < samples) out[offOut + s] = (accumulate ? out[offOut + s] : 0.0f) + partial[0];
+}

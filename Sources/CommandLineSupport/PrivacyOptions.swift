@@ -52,7 +52,7 @@ public struct PrivacyOptions: ParsableArguments {
     }
 
     /// How per-sample norms are formed.
-    @Option(help: "Per-sample norms: auto (ghost norms for Linear layers, materialised per-sample gradients for convolutions), ghost, or materialized.")
+    @Option(help: "Per-sample norms: auto (per layer the cheaper of the ghost norm and materialised per-sample gradients), ghost (Linear ‖a‖·‖b‖, convolutions through Gram matrices), or materialized.")
     public var gradSample: GradSampleMode = .auto
 
     public init() {}

@@ -102,6 +102,9 @@ public protocol Device: AnyObject, Sendable {
     /// whose values are `perSample` consecutive floats each.
     func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
                             accumulate: Bool) throws
+    /// `out[s] = (accumulate ? out[s] : 0) + Σ_j x[s·perSample + j]·y[s·perSample + j]`.
+    func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
+                    accumulate: Bool) throws
     /// A Linear layer's ghost norm: `norms[i] += inputSq[i]·outputSq[i] (+ outputSq[i] with a bias)`.
     func linearGhostNorms(inputSq: BufferSlice, outputSq: BufferSlice, samples: Int, hasBias: Bool,
                           into norms: BufferSlice) throws

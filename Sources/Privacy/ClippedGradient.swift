@@ -3,11 +3,12 @@ import Training
 
 /// How per-sample gradient norms are formed (`--grad-sample`).
 public enum GradSampleMode: String, Sendable, CaseIterable {
-    /// Ghost norms where they are cheaper (Linear layers: ‖a_i‖²·‖b_i‖²), materialised
-    /// per-sample gradients elsewhere (convolutions).
+    /// Per layer the cheaper of the ghost norm and materialisation (mixed ghost clipping): a
+    /// layer with T rows per sample, p inputs and d outputs takes the ghost norm when
+    /// 2T² < p·d (always for Linear layers, T = 1), else its per-sample gradients.
     case auto
-    /// Ghost norms for Linear layers; layers without a ghost form here (convolutions: the Gram
-    /// form is not implemented yet) materialise.
+    /// Ghost norms everywhere: ‖a_i‖²·‖b_i‖² for Linear layers, the Gram form
+    /// ⟨A_iA_iᵀ, B_iB_iᵀ⟩ for convolutions.
     case ghost
     /// Every layer's per-sample gradients materialised as one batched product, then their norms.
     case materialized
@@ -149,6 +150,25 @@ public final class ClippedGradient: GradientSource {
     private func addSquaredNorms(_ layer: LayerGradientFactors, into norms: BufferSlice) throws {
         let batch = layer.batch, rowsPerSample = layer.rowsPerSample
         let inputs = layer.inputWidth, outputs = layer.outputWidth
+        let ghost = mode == .ghost || (mode == .auto && 2 * rowsPerSample * rowsPerSample < inputs * outputs)
+        if ghost && rowsPerSample > 1 {
+            // ‖B_iᵀA_i‖² = ⟨A_iA_iᵀ, B_iB_iᵀ⟩: two batched T×T Gram matrices and their dot
+            // product per sample (Li et al. 2021), then the bias as below.
+            let gram = rowsPerSample * rowsPerSample
+            let space = try scratch(count: try bufferSize(batch, 2 * gram + outputs))
+            let inputGram = space.slice(0, batch * gram), outputGram = space.slice(batch * gram, batch * gram)
+            try device.gemmBatched(GemmShape(m: rowsPerSample, n: rowsPerSample, k: inputs, transposeB: true),
+                                   batch: GemmBatch(count: batch, strideA: rowsPerSample * inputs,
+                                                    strideB: rowsPerSample * inputs, strideC: gram),
+                                   alpha: 1, a: layer.input, b: layer.input, beta: 0, c: inputGram)
+            try device.gemmBatched(GemmShape(m: rowsPerSample, n: rowsPerSample, k: outputs, transposeB: true),
+                                   batch: GemmBatch(count: batch, strideA: rowsPerSample * outputs,
+                                                    strideB: rowsPerSample * outputs, strideC: gram),
+                                   alpha: 1, a: layer.outputGradient, b: layer.outputGradient, beta: 0, c: outputGram)
+            try device.sampleDots(inputGram, outputGram, samples: batch, perSample: gram, into: norms, accumulate: true)
+            try addBiasNorms(layer, biases: space.slice(2 * batch * gram, batch * outputs), into: norms)
+            return
+        }
         if rowsPerSample == 1 && mode != .materialized {
             try device.sampleSquaredNorms(layer.input, samples: batch, perSample: inputs,
                                           into: inputNorms.slice(0, batch), accumulate: false)
@@ -168,7 +188,13 @@ public final class ClippedGradient: GradientSource {
                                                 strideB: rowsPerSample * inputs, strideC: weights),
                                alpha: 1, a: layer.outputGradient, b: layer.input, beta: 0, c: perSample)
         try device.sampleSquaredNorms(perSample, samples: batch, perSample: weights, into: norms, accumulate: true)
-        let biases = space.slice(batch * weights, batch * outputs)
+        try addBiasNorms(layer, biases: space.slice(batch * weights, batch * outputs), into: norms)
+    }
+
+    /// The per-sample bias gradients 1ᵀ B_i (1 × outputs) into `biases`, and their squared norms
+    /// added to `norms`.
+    private func addBiasNorms(_ layer: LayerGradientFactors, biases: BufferSlice, into norms: BufferSlice) throws {
+        let batch = layer.batch, rowsPerSample = layer.rowsPerSample, outputs = layer.outputWidth
         try device.gemmBatched(GemmShape(m: 1, n: outputs, k: rowsPerSample),
                                batch: GemmBatch(count: batch, strideA: 0, strideB: rowsPerSample * outputs,
                                                 strideC: outputs),

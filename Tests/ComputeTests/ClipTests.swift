@@ -23,6 +23,20 @@ struct ClipTests {
         }
     }
 
+    @Test("per-sample dot products", arguments: [(0, 3), (1, 1), (4, 37), (3, 1500)])
+    func dots(_ samples: Int, _ perSample: Int) throws {
+        let x = randomValues(samples * perSample, seed: 53), y = randomValues(samples * perSample, seed: 54)
+        let expected = (0..<samples).map { s in
+            (0..<perSample).reduce(Float(0)) { $0 + x[s * perSample + $1] * y[s * perSample + $1] }
+        }
+        for device in Devices.all {
+            let out = try device.upload([Float](repeating: 7, count: samples))
+            try device.sampleDots(try device.upload(x).whole, try device.upload(y).whole, samples: samples,
+                                  perSample: perSample, into: out.whole, accumulate: false)
+            expectClose(try device.download(out.whole), expected, atol: 1e-4, rtol: 1e-5, "\(device.kind) dots")
+        }
+    }
+
     @Test("ghost norms, Opacus's clip factors and per-sample scaling by hand")
     func handComputed() throws {
         for device in Devices.all {

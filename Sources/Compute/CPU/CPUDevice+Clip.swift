@@ -11,6 +11,18 @@ extension CPUDevice {
         }
     }
 
+    public func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
+                           accumulate: Bool) throws {
+        checkSamples(x, samples: samples, perSample: perSample, out)
+        checkSamples(y, samples: samples, perSample: perSample, out)
+        let a = x.host, b = y.host, result = out.host
+        for s in 0..<samples {
+            var sum: Float = 0
+            for j in 0..<perSample { sum += a[s * perSample + j] * b[s * perSample + j] }
+            result[s] = (accumulate ? result[s] : 0) + sum
+        }
+    }
+
     public func linearGhostNorms(inputSq: BufferSlice, outputSq: BufferSlice, samples: Int, hasBias: Bool,
                                  into norms: BufferSlice) throws {
         checkSamples(inputSq, samples: samples, perSample: 1, norms)

@@ -2,7 +2,7 @@ extension KernelFamily {
     /// `Kernels/clip.cl`: per-sample squared norms, Linear ghost norms, clip factors and
     /// per-sample scaling, the device half of DP-SGD's clipping.
     public static let clip = KernelFamily(
-        name: "clip", functions: ["sample_sq_norms", "linear_ghost_norms", "clip_factors", "scale_samples"],
+        name: "clip", functions: ["sample_sq_norms", "linear_ghost_norms", "clip_factors", "scale_samples", "sample_dots"],
         knobs: [TuningKnob("CLIP_GROUP", 64, .powerOfTwo, "work-items per sample in the norm reduction")])
 }
 
@@ -12,6 +12,15 @@ extension KernelDevice {
         checkSamples(x, samples: samples, perSample: perSample, norms)
         try launch("clip", "sample_sq_norms", groups: [samples], groupSize: [knob("clip", "CLIP_GROUP")], [
             .int(samples), .int(perSample), .slice(x), .slice(norms), .flag(accumulate),
+        ])
+    }
+
+    public func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
+                           accumulate: Bool) throws {
+        checkSamples(x, samples: samples, perSample: perSample, out)
+        checkSamples(y, samples: samples, perSample: perSample, out)
+        try launch("clip", "sample_dots", groups: [samples], groupSize: [knob("clip", "CLIP_GROUP")], [
+            .int(samples), .int(perSample), .slice(x), .slice(y), .slice(out), .flag(accumulate),
         ])
     }
 
