@@ -73,6 +73,29 @@ struct ClippedGradientTests {
         }
     }
 
+    @Test("with clipping inactive and no noise, DP-SGD is SGD on the same Poisson batches divided by q·N")
+    func reducesToSGD() throws {
+        let data = privacyData(count: 40, image: false, seed: 6)
+        var parameters: [[Float]] = []
+        for dp in [false, true] {
+            let train = try DeviceDataset(data, device: TestDevices.cpu)
+            let model = try Model(layers: [Linear(outputs: 16, activation: .relu), Linear(outputs: 10)],
+                                  input: train.shape, device: TestDevices.cpu, maxBatch: 8, seed: 2)
+            let config = TrainingConfig(epochs: 2, batchSize: 8, seed: 3,
+                                        optimizer: OptimizerConfig(kind: .sgd, learningRate: 0.3, weightDecay: 0))
+            let sampler = PoissonSampler(count: 40, expectedBatchSize: 8, seed: 3)
+            let trainer = dp
+                ? try Trainer(model: model, config: config, train: train, samplers: [sampler],
+                              source: ClippedGradient(model: model, data: train, maxGradNorm: 1e9),
+                              transforms: [GaussianNoise(device: TestDevices.cpu, noiseMultiplier: 0, maxGradNorm: 1e9, seed: 3)])
+                : try Trainer(model: model, config: config, train: train, samplers: [sampler])
+            for _ in 0..<2 { _ = try trainer.trainEpoch() }
+            parameters.append(try TestDevices.cpu.download(model.parameters.whole))
+        }
+        let worst = zip(parameters[0], parameters[1]).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "largest difference \(worst)")
+    }
+
     @Test("per-layer clipping clips each layer's part of every sample's gradient to its own bound")
     func perLayer() throws {
         let data = privacyData(count: 24, image: true, seed: 4)
