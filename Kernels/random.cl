@@ -11,10 +11,12 @@ static philox_block random_block(const int g, const uint seedLo, const uint seed
 }
 
 // distribution: 0 = uniform in (0, 1), 1 = standard normal, 2 = Rademacher ±1; then · scale.
+// accumulate = 1 adds the values to x instead (DP noise straight into the gradient, never
+// written on its own), each product and sum rounded once on every device.
 __kernel void random_fill(__global float *x, const int offX, const int n, const int distribution,
                           const uint seedLo, const uint seedHi, const uint step, const uint stream,
                           const uint startBlockLo, const uint startBlockHi, const int skip,
-                          const float scale) {
+                          const float scale, const int accumulate) {
     const int g = get_global_id(0);
     if ((long)g * 4 - skip >= n) return;
     const philox_block b = random_block(g, seedLo, seedHi, step, stream, startBlockLo, startBlockHi);
@@ -27,7 +29,8 @@ __kernel void random_fill(__global float *x, const int offX, const int n, const 
         if (distribution == 0) v = philox_uniform(philox_word(b, j));
         else if (distribution == 1) v = philox_normal(normals, j);
         else v = philox_rademacher(philox_word(b, j));
-        x[offX + p] = v * scale;
+        const float scaled = FATHOM_MUL(v, scale);
+        x[offX + p] = accumulate ? FATHOM_ADD(x[offX + p], scaled) : scaled;
     }
 }
 

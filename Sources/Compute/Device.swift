@@ -93,6 +93,10 @@ public protocol Device: AnyObject, Sendable {
     /// `PhiloxKey`). `x` holds floats.
     func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey, start: PhiloxPosition,
                     scale: Float) throws
+    /// `x[i] += scale · v(i)` with the values of `fillRandom`: noise added where it is used,
+    /// never stored on its own.
+    func addRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey, start: PhiloxPosition,
+                   scale: Float) throws
     /// `x[i]` = the `i`-th 32-bit word from `start` of the Philox stream `key`. `x` holds `UInt32`.
     func fillRandomBits(_ x: BufferSlice, key: PhiloxKey, start: PhiloxPosition) throws
 

@@ -15,7 +15,6 @@ public final class GaussianNoise: GradientTransform {
     /// The seed of the noise stream.
     public let seed: UInt64
     private let device: any Device
-    private var noise: DeviceBuffer?
 
     public init(device: any Device, noiseMultiplier: Float, maxGradNorm: Float, seed: UInt64) {
         precondition(noiseMultiplier >= 0 && maxGradNorm > 0, "bad noise parameters")
@@ -29,12 +28,9 @@ public final class GaussianNoise: GradientTransform {
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         guard noiseMultiplier > 0 else { return }
-        let count = gradients.parameterCount
-        if noise == nil || (noise?.count ?? 0) < count { noise = try device.makeBuffer(count: count) }
-        guard let noise else { return }
         let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.noise)
-        try device.fillRandom(noise.slice(0, count), .normal, key: key, start: .start,
-                              scale: noiseMultiplier * maxGradNorm * gradients.scale)
-        try device.axpby(alpha: 1, x: noise.slice(0, count), beta: 1, y: gradients.result)
+        // Drawn straight into the gradient: the noise is never written to memory on its own.
+        try device.addRandom(gradients.result, .normal, key: key, start: .start,
+                             scale: noiseMultiplier * maxGradNorm * gradients.scale)
     }
 }

@@ -55,6 +55,19 @@ struct RandomTests {
         }
     }
 
+    @Test("adding random values rounds each product and sum once, the same on every device")
+    func addRandom() throws {
+        let key = PhiloxKey(seed: 12, step: 2, stream: PhiloxStream.Streams.noise)
+        let base = randomValues(1037, seed: 4)
+        let expected = (0..<base.count).map { base[$0] + key.normal(UInt64($0) + 5) * 0.3 }
+        for device in Devices.all {
+            let x = try device.upload(base)
+            try device.addRandom(x.whole, .normal, key: key, start: PhiloxPosition(5), scale: 0.3)
+            let got = try device.download(x.whole)
+            #expect(zip(got, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(device.name)")
+        }
+    }
+
     @Test("a fill into the middle of a buffer leaves the rest alone")
     func offsets() throws {
         let key = PhiloxKey(seed: 3)

@@ -3,6 +3,16 @@ import Philox
 extension CPUDevice {
     public func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
                            start: PhiloxPosition, scale: Float) throws {
+        randomValues(x, distribution, key: key, start: start, scale: scale, accumulate: false)
+    }
+
+    public func addRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
+                          start: PhiloxPosition, scale: Float) throws {
+        randomValues(x, distribution, key: key, start: start, scale: scale, accumulate: true)
+    }
+
+    private func randomValues(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
+                              start: PhiloxPosition, scale: Float, accumulate: Bool) {
         x.expect(.float32, "a random fill")
         let out = x.host, n = x.count
         // Blocks are independent, so the cores split them; each block is computed once, eight at
@@ -25,7 +35,8 @@ extension CPUDevice {
                 for j in 0..<4 {
                     let p = g * 4 + j - start.word
                     guard p >= 0 && p < n else { continue }
-                    out[p] = element(values, j) * scale
+                    let scaled = element(values, j) * scale
+                    out[p] = accumulate ? out[p] + scaled : scaled
                 }
             }
             var g = range.lowerBound
@@ -49,11 +60,19 @@ extension CPUDevice {
                     values = (signs(words.0), signs(words.1), signs(words.2), signs(words.3))
                 }
                 let base = out + (g * 4 - start.word)
+                let scaled = (values.0 * scale, values.1 * scale, values.2 * scale, values.3 * scale)
                 for lane in 0..<8 {
-                    base[lane * 4] = values.0[lane] * scale
-                    base[lane * 4 + 1] = values.1[lane] * scale
-                    base[lane * 4 + 2] = values.2[lane] * scale
-                    base[lane * 4 + 3] = values.3[lane] * scale
+                    if accumulate {
+                        base[lane * 4] = base[lane * 4] + scaled.0[lane]
+                        base[lane * 4 + 1] = base[lane * 4 + 1] + scaled.1[lane]
+                        base[lane * 4 + 2] = base[lane * 4 + 2] + scaled.2[lane]
+                        base[lane * 4 + 3] = base[lane * 4 + 3] + scaled.3[lane]
+                    } else {
+                        base[lane * 4] = scaled.0[lane]
+                        base[lane * 4 + 1] = scaled.1[lane]
+                        base[lane * 4 + 2] = scaled.2[lane]
+                        base[lane * 4 + 3] = scaled.3[lane]
+                    }
                 }
                 g += 8
             }

@@ -18,9 +18,19 @@ extension KernelDevice {
 
     public func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
                            start: PhiloxPosition, scale: Float) throws {
+        try launchRandom(x, distribution, key: key, start: start, scale: scale, accumulate: false)
+    }
+
+    public func addRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
+                          start: PhiloxPosition, scale: Float) throws {
+        try launchRandom(x, distribution, key: key, start: start, scale: scale, accumulate: true)
+    }
+
+    private func launchRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey,
+                              start: PhiloxPosition, scale: Float, accumulate: Bool) throws {
         try launchLinear("random", "random_fill", count: start.blocks(for: x.count),
                          [.slice(x), .int(x.count), .int(Int(distribution.rawValue))]
-                            + streamArguments(key, start: start) + [.float(scale)])
+                            + streamArguments(key, start: start) + [.float(scale), .flag(accumulate)])
     }
 
     public func fillRandomBits(_ x: BufferSlice, key: PhiloxKey, start: PhiloxPosition) throws {
