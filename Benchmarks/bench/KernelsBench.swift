@@ -97,6 +97,18 @@ struct KernelsBench: ParsableCommand {
                 try d.clipFactors(b[0].whole, samples: 256, maxNorm: 0.5, scale: 1.0 / 256, into: b[2].whole)
                 try d.scaleSamples(b[1].whole, samples: 256, perSample: 512, factors: b[2].whole)
             },
+            Case(family: "sign", name: "pack", shape: "535818", bytes: 4 * Double(params) + Double(params) / 8,
+                 inputs: [params], outputs: [(params + 31) / 32], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signPack(b[0].whole, into: b[1].whole, noise: 0, key: noise)
+            },
+            Case(family: "sign", name: "noisy_pack", shape: "535818", bytes: 4 * Double(params) + Double(params) / 8,
+                 inputs: [params], outputs: [(params + 31) / 32], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signPack(b[0].whole, into: b[1].whole, noise: 0.1, key: noise)
+            },
+            Case(family: "sign", name: "vote_of_8", shape: "8x535818", bytes: Double(8 * params) / 8 + 4 * Double(params),
+                 inputs: [], outputs: [8 * ((params + 31) / 32), params], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signVote(b[0].whole, workers: 8, stride: (params + 31) / 32, into: b[1].whole, tie: .zero, key: noise)
+            },
             Case(family: "random", name: "normal", shape: "535818", bytes: 4 * Double(params),
                  inputs: [], outputs: [params], tolerance: 0) { d, b in
                 try d.fillRandom(b[0].whole, .normal, key: noise, start: .start, scale: 1)

@@ -100,6 +100,23 @@ public protocol Device: AnyObject, Sendable {
     /// `x[i]` = the `i`-th 32-bit word from `start` of the Philox stream `key`. `x` holds `UInt32`.
     func fillRandomBits(_ x: BufferSlice, key: PhiloxKey, start: PhiloxPosition) throws
 
+    // MARK: sign
+
+    /// `words` (UInt32, ⌈n/32⌉) = the signs of `x` (n floats) plus `noise`·ξ, ξ normal i of
+    /// stream `key` (no noise when 0): LSB-first, element i at bit i % 32 of word i / 32, bit 1
+    /// for negative, zero and padding as +.
+    func signPack(_ x: BufferSlice, into words: BufferSlice, noise: Float, key: PhiloxKey) throws
+    /// `x[i] = bit i of words ? −scale : +scale` for the n = `x.count` elements.
+    func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws
+    /// The majority vote of `workers` packed sign vectors (worker m's ⌈n/32⌉ words at
+    /// `m·stride`): `out[i]` (n = `out.count` floats) is +1, −1, or for a tie `tie`'s value
+    /// (0, +1, or ±1 from stream `key`).
+    func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
+                  key: PhiloxKey) throws
+    /// `out[i]` = the median over m < `workers` of `x[m·stride + i]` (the mean of the middle two
+    /// for an even count), n = `out.count`.
+    func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws
+
     // MARK: clip
 
     /// `norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]²` for `samples` samples

@@ -1,0 +1,85 @@
+// 1-bit sign compression for signSGD, majority vote and medianSGD. Packed signs are LSB-first
+// uint32 words: element i is bit i % 32 of word i / 32, bit 1 means negative, so zero (and the
+// padding past the last element) packs as +. Noise for noisy signSGD (Chen et al., NeurIPS
+// 2020) comes from the Philox prelude: normal i of the worker's stream (seed, step, stream).
+
+// words[w] = the signs of x[32w … 32w + 31] + noise · ξ (noise 0: the plain signs). One
+// work-item per word; the word's 32 normals are Philox blocks 8w … 8w + 7.
+__kernel void sign_pack(const int n, __global const float *x, const int offX,
+                        __global uint *words, const int offWords, const float noise,
+                        const uint seedLo, const uint seedHi, const uint step, const uint stream) {
+    const int w = get_global_id(0);
+    if ((long)w * 32 >= n) return;
+    uint bits = 0;
+    for (int b = 0; b < 8; b++) {
+        philox_normals z;
+        z.z0 = 0.0f; z.z1 = 0.0f; z.z2 = 0.0f; z.z3 = 0.0f;
+        if (noise != 0.0f)
+            z = philox_block_normals(philox_stream_block(seedLo, seedHi, step, stream, (ulong)w * 8 + b));
+        for (int j = 0; j < 4; j++) {
+            const int i = w * 32 + b * 4 + j;
+            if (i >= n) break;
+            const float v = noise != 0.0f ? FATHOM_ADD(x[offX + i], FATHOM_MUL(noise, philox_normal(z, j))) : x[offX + i];
+            if (v < 0.0f) bits |= 1u << (b * 4 + j);
+        }
+    }
+    words[offWords + w] = bits;
+}
+
+// x[i] = bit i ? −scale : +scale.
+__kernel void sign_unpack(const int n, __global const uint *words, const int offWords,
+                          __global float *x, const int offX, const float scale) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    x[offX + i] = ((words[offWords + i / 32] >> (i % 32)) & 1u) ? -scale : scale;
+}
+
+// The majority vote of M packed sign vectors (worker m's words at offWords + m·stride):
+// out[i] = +1 when more workers sent + than −, −1 for the reverse, and for a tie (even M) 0
+// (tie 0: no update), +1 (tie 1, the reference codes' convention) or ±1 from the shared Philox
+// stream (tie 2: unbiased). One work-item per word of 32 coordinates.
+__kernel void sign_vote(const int n, const int workers, __global const uint *words, const int offWords,
+                        const int stride, __global float *out, const int offOut, const int tie,
+                        const uint seedLo, const uint seedHi, const uint step, const uint stream) {
+    const int w = get_global_id(0);
+    if ((long)w * 32 >= n) return;
+    for (int b = 0; b < 32; b++) {
+        const int i = w * 32 + b;
+        if (i >= n) break;
+        int negative = 0;
+        for (int m = 0; m < workers; m++) negative += (words[offWords + m * stride + w] >> b) & 1u;
+        const int positive = workers - negative;
+        float v = positive > negative ? 1.0f : (negative > positive ? -1.0f : 0.0f);
+        if (positive == negative) {
+            if (tie == 1) v = 1.0f;
+            else if (tie == 2) {
+                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream, (ulong)i / 4);
+                v = philox_rademacher(philox_word(r, i % 4));
+            }
+        }
+        out[offOut + i] = v;
+    }
+}
+
+#ifndef MEDIAN_MAX_WORKERS
+#define MEDIAN_MAX_WORKERS 64 // the most worker vectors coordinate_median takes
+#endif
+
+// out[i] = the median of x[m·stride + i] over m < workers (the mean of the two middle values
+// for an even count), by insertion sort of the coordinate's values.
+__kernel void coordinate_median(const int n, const int workers, __global const float *x, const int offX,
+                                const int stride, __global float *out, const int offOut) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    float v[MEDIAN_MAX_WORKERS];
+    for (int m = 0; m < workers; m++) {
+        const float value = x[offX + m * stride + i];
+        int k = m;
+        while (k > 0 && v[k - 1] > value) {
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = value;
+    }
+    out[offOut + i] = (workers & 1) ? v[workers / 2] : 0.5f * (v[workers / 2 - 1] + v[workers / 2]);
+}

@@ -1,0 +1,71 @@
+import Philox
+
+extension CPUDevice {
+    public func signPack(_ x: BufferSlice, into words: BufferSlice, noise: Float, key: PhiloxKey) throws {
+        checkSignWords(words, count: x.count)
+        let values = x.host, out = words.hostUInt32, n = x.count
+        parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: 1) { range in
+            for w in range {
+                var bits: UInt32 = 0
+                for b in 0..<8 {
+                    let z = noise != 0 ? PhiloxMaps.normals(key.block(UInt64(w * 8 + b))) : (0, 0, 0, 0)
+                    for j in 0..<4 {
+                        let i = w * 32 + b * 4 + j
+                        guard i < n else { break }
+                        let normal: Float
+                        switch j {
+                        case 0: normal = z.0
+                        case 1: normal = z.1
+                        case 2: normal = z.2
+                        default: normal = z.3
+                        }
+                        let v = noise != 0 ? values[i] + noise * normal : values[i]
+                        if v < 0 { bits |= 1 << UInt32(b * 4 + j) }
+                    }
+                }
+                out[w] = bits
+            }
+        }
+    }
+
+    public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
+        checkSignWords(words, count: x.count)
+        let bits = words.hostUInt32, out = x.host
+        for i in 0..<x.count { out[i] = (bits[i / 32] >> UInt32(i % 32)) & 1 == 1 ? -scale : scale }
+    }
+
+    public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
+                         key: PhiloxKey) throws {
+        let n = out.count, perWorker = (n + 31) / 32
+        precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
+                     "packed signs too small for \(workers) workers")
+        words.expect(.uint32, "packed signs")
+        let bits = words.hostUInt32, result = out.host
+        for i in 0..<n {
+            var negative = 0
+            for m in 0..<workers { negative += Int((bits[m * stride + i / 32] >> UInt32(i % 32)) & 1) }
+            let positive = workers - negative
+            if positive != negative {
+                result[i] = positive > negative ? 1 : -1
+            } else {
+                switch tie {
+                case .zero: result[i] = 0
+                case .plus: result[i] = 1
+                case .random: result[i] = key.rademacher(UInt64(i))
+                }
+            }
+        }
+    }
+
+    public func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws {
+        precondition(workers >= 1 && stride >= out.count && x.count >= (workers - 1) * stride + out.count,
+                     "median operands too small")
+        let values = x.host, result = out.host
+        var column = [Float](repeating: 0, count: workers)
+        for i in 0..<out.count {
+            for m in 0..<workers { column[m] = values[m * stride + i] }
+            column.sort()
+            result[i] = workers % 2 == 1 ? column[workers / 2] : 0.5 * (column[workers / 2 - 1] + column[workers / 2])
+        }
+    }
+}

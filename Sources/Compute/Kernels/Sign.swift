@@ -1,0 +1,46 @@
+import Philox
+
+extension KernelFamily {
+    /// `Kernels/sign.cl`: 1-bit sign packing (with noise), unpacking, the majority vote and the
+    /// coordinate-wise median, for signSGD, noisy signSGD and medianSGD.
+    public static let sign = KernelFamily(
+        name: "sign", preludes: ["philox"], functions: ["sign_pack", "sign_unpack", "sign_vote", "coordinate_median"],
+        knobs: [TuningKnob("MEDIAN_MAX_WORKERS", 64, .positive, "the most worker vectors a median takes")])
+}
+
+extension KernelDevice {
+    private func keyArguments(_ key: PhiloxKey) -> [KernelArgument] {
+        let seed = key.seedWords
+        return [.uint(seed.low), .uint(seed.high), .uint(key.step), .uint(key.stream)]
+    }
+
+    public func signPack(_ x: BufferSlice, into words: BufferSlice, noise: Float, key: PhiloxKey) throws {
+        checkSignWords(words, count: x.count)
+        try launchLinear("sign", "sign_pack", count: (x.count + 31) / 32,
+                         [.int(x.count), .slice(x), .uint32s(words), .float(noise)] + keyArguments(key))
+    }
+
+    public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
+        checkSignWords(words, count: x.count)
+        try launchLinear("sign", "sign_unpack", count: x.count, [.int(x.count), .uint32s(words), .slice(x), .float(scale)])
+    }
+
+    public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
+                         key: PhiloxKey) throws {
+        let perWorker = (out.count + 31) / 32
+        precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
+                     "packed signs too small for \(workers) workers")
+        words.expect(.uint32, "packed signs")
+        try launchLinear("sign", "sign_vote", count: perWorker,
+                         [.int(out.count), .int(workers), .uint32s(words), .int(stride), .slice(out),
+                          .int(Int(tie.rawValue))] + keyArguments(key))
+    }
+
+    public func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws {
+        precondition(workers >= 1 && workers <= knob("sign", "MEDIAN_MAX_WORKERS"),
+                     "the median takes 1...\(knob("sign", "MEDIAN_MAX_WORKERS")) workers (sign:MEDIAN_MAX_WORKERS)")
+        precondition(stride >= out.count && x.count >= (workers - 1) * stride + out.count, "median operands too small")
+        try launchLinear("sign", "coordinate_median", count: out.count,
+                         [.int(out.count), .int(workers), .slice(x), .int(stride), .slice(out)])
+    }
+}

@@ -1,0 +1,84 @@
+import Compute
+import Philox
+import Testing
+
+/// Sign packing, the vote and the median on every device against the CPU and by hand.
+@Suite("sign: 1-bit packing, majority vote, median")
+struct SignTests {
+    static let lengths = [0, 1, 31, 32, 33, 97, 1021, 4099]
+
+    @Test("pack and unpack: LSB-first words, bit 1 for negative, zero as +, padding as +", arguments: lengths)
+    func packUnpack(_ n: Int) throws {
+        var x = randomValues(n, seed: 61)
+        if n > 3 { x[2] = 0; x[3] = -0.0 }
+        var expected = [UInt32](repeating: 0, count: (n + 31) / 32)
+        for (i, v) in x.enumerated() where v < 0 { expected[i / 32] |= 1 << UInt32(i % 32) }
+        for device in Devices.all {
+            let words = try device.makeBuffer(count: max((n + 31) / 32, 1), of: .uint32, indexBound: nil)
+            let slice = words.slice(0, (n + 31) / 32)
+            try device.signPack(try device.upload(x).whole, into: slice, noise: 0, key: PhiloxKey(seed: 1))
+            #expect(try device.download(slice, as: UInt32.self) == expected, "\(device.kind) bits")
+            let back = try device.makeBuffer(count: n)
+            try device.signUnpack(slice, into: back.whole, scale: 0.5)
+            #expect(try device.download(back.whole) == x.map { $0 < 0 ? -0.5 : 0.5 }, "\(device.kind) unpack")
+        }
+    }
+
+    @Test("noisy packing: sign(x + b·ξ) with ξ the stream's normals, bit for bit on every device", arguments: lengths)
+    func noisyPack(_ n: Int) throws {
+        let x = randomValues(n, seed: 62).map { $0 * 0.01 }
+        let key = PhiloxKey(seed: 9, step: 4, stream: 33)
+        var expected = [UInt32](repeating: 0, count: (n + 31) / 32)
+        for i in 0..<n where x[i] + 0.5 * key.normal(UInt64(i)) < 0 { expected[i / 32] |= 1 << UInt32(i % 32) }
+        for device in Devices.all {
+            let words = try device.makeBuffer(count: max((n + 31) / 32, 1), of: .uint32, indexBound: nil)
+            let slice = words.slice(0, (n + 31) / 32)
+            try device.signPack(try device.upload(x).whole, into: slice, noise: 0.5, key: key)
+            #expect(try device.download(slice, as: UInt32.self) == expected, "\(device.kind)")
+        }
+    }
+
+    @Test("the vote counts signs, and ties follow the rule", arguments: [33, 100])
+    func vote(_ n: Int) throws {
+        // Four workers: worker m's element i is negative when (i >> m) & 1, so element i has
+        // popcount(i & 15) negatives: a tie exactly when that is 2.
+        let words = (n + 31) / 32
+        var packed = [UInt32](repeating: 0, count: 4 * words)
+        for m in 0..<4 {
+            for i in 0..<n where (i >> m) & 1 == 1 { packed[m * words + i / 32] |= 1 << UInt32(i % 32) }
+        }
+        let key = PhiloxKey(seed: 3, step: 1, stream: 40)
+        for tie in TieRule.allCases {
+            let expected: [Float] = (0..<n).map { i in
+                let negatives = (i & 15).nonzeroBitCount
+                if negatives != 2 { return negatives > 2 ? -1 : 1 }
+                switch tie {
+                case .zero: return 0
+                case .plus: return 1
+                case .random: return key.rademacher(UInt64(i))
+                }
+            }
+            for device in Devices.all {
+                let out = try device.makeBuffer(count: n)
+                try device.signVote(try device.upload(packed).whole, workers: 4, stride: words, into: out.whole, tie: tie,
+                                    key: key)
+                #expect(try device.download(out.whole) == expected, "\(device.kind) tie \(tie)")
+            }
+        }
+    }
+
+    @Test("coordinate-wise medians of odd and even worker counts", arguments: [1, 2, 5, 8])
+    func median(_ workers: Int) throws {
+        let n = 37, stride = 40
+        let x = randomValues(workers * stride, seed: 63)
+        let expected: [Float] = (0..<n).map { i in
+            let column = (0..<workers).map { x[$0 * stride + i] }.sorted()
+            return workers % 2 == 1 ? column[workers / 2] : 0.5 * (column[workers / 2 - 1] + column[workers / 2])
+        }
+        for device in Devices.all {
+            let out = try device.makeBuffer(count: n)
+            try device.coordinateMedian(try device.upload(x).whole, workers: workers, stride: stride, into: out.whole)
+            #expect(try device.download(out.whole) == expected, "\(device.kind)")
+        }
+    }
+}
