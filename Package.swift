@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
         .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
-        .target(name: "Fathom", dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy"]),
+        .target(name: "Compression", dependencies: ["Training", "Compute", "Philox"]),
+        .target(name: "Fathom",
+                dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression"]),
 
         // MARK: - Command line
         .target(
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],

@@ -1,6 +1,7 @@
 // The library users link: one import for the device layer, data sets, training, privacy
 // accounting and artifacts.
 @_exported import Artifacts
+@_exported import Compression
 @_exported import Compute
 @_exported import Datasets
 @_exported import Philox

@@ -29,6 +29,10 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         public static let perturbation: UInt32 = 7
         /// Which examples a Poisson-sampled batch takes (step = the training step).
         public static let sampling: UInt32 = 8
+        /// Each worker's noise before sign compression or the median (seed + worker).
+        public static let compression: UInt32 = 9
+        /// Shared randomness that breaks tied votes.
+        public static let tieBreaking: UInt32 = 10
     }
 
     /// The Philox key: the run's seed.
