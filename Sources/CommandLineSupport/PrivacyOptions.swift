@@ -105,7 +105,7 @@ public final class DPSGDAlgorithm {
             }
             let sampler = samplers[0]
             sampleRate = (sampler as? PoissonSampler)?.rate
-                ?? min(Double(training.batchSize) / Double(max(train.count, 1)), 1)
+                ?? min(Double(training.batchSize.rows(of: train.count)) / Double(max(train.count, 1)), 1)
             if let target = options.targetEpsilon {
                 let steps = training.epochs * sampler.stepsPerEpoch
                 do {

@@ -92,7 +92,7 @@ public struct SupervisedRun {
             "features": String(trainSet.featureCount), "data": source, "test": data.test ?? "",
             "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
             "optimizer_config": config.optimizer.description, "schedule": config.schedule.description,
-            "batch_size": String(config.batchSize), "sampling": sampling.rawValue,
+            "batch_size": options.batchSize.description, "sampling": sampling.rawValue,
             "workers": String(options.workers), "partition": options.partition,
         ]
         var history: [EpochRecord] = []
@@ -123,7 +123,7 @@ public struct SupervisedRun {
         start.add("optimizer", config.optimizer.description)
         start.add("schedule", config.schedule.description)
         start.add("epochs", config.epochs)
-        start.add("batch_size", config.batchSize)
+        start.add("batch_size", options.batchSize.description)
         start.add("sampling", sampling.rawValue)
         start.add("steps_per_epoch", trainer.stepsPerEpoch)
         start.add("workers", options.workers)
@@ -138,7 +138,7 @@ public struct SupervisedRun {
                          + "\(trainSet.featureCount) features, \(trainSet.classes.count) classes")
             Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
             Console.line("optimizer: \(config.optimizer.description), schedule \(config.schedule), "
-                         + "batch \(config.batchSize), seed \(config.seed)")
+                         + "batch \(options.batchSize), seed \(config.seed)")
             if sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
                 Console.line("step: \(samplers[0])" + (options.workers > 1 ? " on each of \(options.workers) workers "
                              + "(\(options.partition))" : "") + ", \(trainer.stepsPerEpoch) steps per epoch, "
@@ -246,9 +246,14 @@ public struct SupervisedRun {
         return parts.enumerated().map { worker, rows -> any BatchSampler in
             // Worker 0 keeps the run's seed, so one worker is exactly the ordinary run.
             let seed = config.seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
-            let inner: any BatchSampler = sampling == .shuffle
-                ? ShuffleSampler(count: rows.count, batchSize: config.batchSize, seed: seed)
-                : PoissonSampler(count: rows.count, expectedBatchSize: config.batchSize, seed: seed)
+            let inner: any BatchSampler
+            if case .full = options.batchSize {
+                inner = FullBatchSampler(count: rows.count)
+            } else if sampling == .shuffle {
+                inner = ShuffleSampler(count: rows.count, batchSize: config.batchSize, seed: seed)
+            } else {
+                inner = PoissonSampler(count: rows.count, expectedBatchSize: config.batchSize, seed: seed)
+            }
             return workers == 1 ? inner : PartitionSampler(rows: rows, inner: inner)
         }
     }

@@ -4,6 +4,39 @@ import Training
 
 extension OptimizerKind: ExpressibleByArgument {}
 
+/// `--batch-size N` or `--batch-size full`.
+public enum BatchSize: Sendable, Hashable, ExpressibleByArgument, CustomStringConvertible {
+    /// N rows per step.
+    case rows(Int)
+    /// The whole (partition of the) training set every step.
+    case full
+
+    public init?(argument: String) {
+        if argument == "full" {
+            self = .full
+        } else if let rows = Int(argument) {
+            self = .rows(rows)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .rows(let rows): return String(rows)
+        case .full: return "full"
+        }
+    }
+
+    /// The rows a step takes from `available` rows.
+    public func rows(of available: Int) -> Int {
+        switch self {
+        case .rows(let rows): return rows
+        case .full: return max(available, 1)
+        }
+    }
+}
+
 /// How a training step chooses its rows (`--sampling`).
 public enum SamplingMode: String, CaseIterable, Sendable, ExpressibleByArgument {
     /// Fixed-size batches of one shuffle per epoch.
@@ -22,9 +55,9 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint).")
     public var epochs: Int = 20
 
-    /// Samples per optimizer step.
-    @Option(help: "Mini-batch size.")
-    public var batchSize: Int = 64
+    /// Samples per optimizer step (per worker), or `full`.
+    @Option(help: "Mini-batch size (per worker), or full: every step takes each worker's whole partition (one step per epoch).")
+    public var batchSize: BatchSize = .rows(64)
 
     /// The base learning rate, before the schedule.
     @Option(help: "Base learning rate.")
@@ -98,7 +131,9 @@ public struct TrainingOptions: ParsableArguments {
     /// - Throws: `ValidationError` naming the bad option.
     public func validate() throws {
         guard epochs >= 0 && epochs <= 1_000_000 else { throw ValidationError("--epochs must be in 0...1000000") }
-        guard batchSize > 0 && batchSize < 1 << 24 else { throw ValidationError("--batch-size must be in 1...\((1 << 24) - 1)") }
+        if case .rows(let rows) = batchSize, !(rows > 0 && rows < 1 << 24) {
+            throw ValidationError("--batch-size must be in 1...\((1 << 24) - 1) or full")
+        }
         guard lr >= 0 && lr.isFinite else { throw ValidationError("--lr must be a non-negative number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
@@ -133,7 +168,9 @@ public struct TrainingOptions: ParsableArguments {
 
     /// The trainer settings these options describe; call after `validate()`.
     public var trainingConfig: TrainingConfig {
-        TrainingConfig(epochs: epochs, batchSize: batchSize, seed: seed, optimizer: optimizerConfig,
+        // A full batch is sized by the data when the samplers are built; the trainer's own default
+        // sampler (unused then) gets the largest batch the options allow.
+        TrainingConfig(epochs: epochs, batchSize: batchSize.rows(of: (1 << 24) - 1), seed: seed, optimizer: optimizerConfig,
                        schedule: LearningRateSchedule(argument: schedule) ?? .constant)
     }
 }

@@ -6,7 +6,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train models on the GPU (OpenCL or CUDA) or the CPU (OpenBLAS).",
-        subcommands: [SGD.self, DPSGD.self])
+        subcommands: [SGD.self, DPSGD.self, SignSGD.self])
 }
 
 /// `train sgd`: non-private mini-batch training with any of the first-order optimizers.
@@ -43,6 +43,27 @@ struct DPSGD: ParsableCommand {
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "dp-sgd",
                               stages: algorithm.stages(training: training), defaultSampling: .poisson,
                               epochMetrics: algorithm.epochMetrics).run()
+        }
+    }
+}
+
+/// `train signsgd`: compressed data-parallel training with sign votes or medians over workers.
+struct SignSGD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signsgd",
+        abstract: "signSGD with majority vote, noisy signSGD, (noisy) medianSGD or the fp32 mean over simulated workers (--workers, --partition); the paper's setting is --optimizer sgd --lr 0.01 --weight-decay 0 --batch-size full.")
+
+    @OptionGroup var device: DeviceOptions
+    @OptionGroup var data: DataOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var compression: CompressionOptions
+
+    func run() throws {
+        runReportingFailures(command: "train signsgd") {
+            let opened = try device.open()
+            try SupervisedRun(options: training, data: data, device: opened, algorithm: "signsgd",
+                              stages: { _, _, _ in (nil, compression.transforms(device: opened, seed: training.seed)) })
+                .run()
         }
     }
 }

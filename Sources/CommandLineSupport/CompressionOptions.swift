@@ -1,0 +1,54 @@
+import ArgumentParser
+import Compression
+import Compute
+import Training
+
+extension TieRule: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let rule = TieRule.allCases.first(where: { $0.description == argument }) else { return nil }
+        self = rule
+    }
+}
+
+/// The options of `train signsgd`.
+public struct CompressionOptions: ParsableArguments {
+    /// How the workers' gradients are combined.
+    public enum Vote: String, ExpressibleByArgument, CaseIterable, Sendable {
+        /// The majority of 1-bit signs (signSGD-MV, noisy signSGD).
+        case majority
+        /// The coordinate-wise median (medianSGD, noisy medianSGD), full precision.
+        case median
+        /// The mean, full precision: synchronous SGD, the baseline.
+        case mean
+    }
+
+    @Option(help: "How workers' gradients combine: majority (vote of 1-bit signs), median (coordinate-wise, full precision) or mean (fp32 average, the baseline).")
+    public var vote: Vote = .majority
+
+    /// b as typed: a number or `none`.
+    @Option(help: "Noise standard deviation b added to each worker's gradient before the sign or the median (Chen et al. 2020), or none.")
+    public var noise: String = "none"
+
+    @Option(help: "A tied majority (even --workers): zero (no update, the default), random (shared ±1, unbiased) or plus (+1, the reference codes' convention; biased).")
+    public var tie: TieRule = .zero
+
+    public init() {}
+
+    /// b (0 for none).
+    public var noiseLevel: Float? { noise == "none" ? 0 : Float(noise).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } }
+
+    public func validate() throws {
+        guard noiseLevel != nil else { throw ValidationError("--noise must be a non-negative number or none, not '\(noise)'") }
+        if vote == .mean && noiseLevel != 0 { throw ValidationError("--noise applies to --vote majority or median") }
+    }
+
+    /// The combining transform for these options.
+    public func transforms(device: any Device, seed: UInt64) -> [any GradientTransform] {
+        let b = noiseLevel ?? 0
+        switch vote {
+        case .majority: return [SignVote(device: device, noise: b, tie: tie, seed: seed)]
+        case .median: return [CoordinateMedian(device: device, noise: b, seed: seed)]
+        case .mean: return [WorkerMean(device: device)]
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Testing
+
+/// `train signsgd` end to end on a small file: every vote, noise and tie rule trains; bad
+/// flags are usage errors.
+@Suite("train signsgd command")
+struct SignSGDCommandTests {
+    @Test("majority, median and mean votes over simulated workers train and report")
+    func votes() {
+        let directory = temporaryDirectory()
+        let path = directory + "/small.csv"
+        writeText(path, TrainCommandTests.smallCSV())
+        for flags in [["--vote", "majority"], ["--vote", "majority", "--noise", "0.5", "--tie", "random"],
+                      ["--vote", "median", "--noise", "0.1"], ["--vote", "mean"], ["--batch-size", "full"]] {
+            let result = run("train", ["signsgd", "--device", "cpu", "--data", path, "--workers", "4", "--epochs", "3",
+                                       "--batch-size", "8", "--model", "logreg", "--optimizer", "sgd", "--lr", "0.01",
+                                       "--json"] + flags)
+            #expect(result.status == 0, "\(flags): \(result.stderr)")
+            #expect(result.stdout.contains("\"algorithm\":\"signsgd\""), "\(flags)")
+        }
+        // A full batch: one step per epoch.
+        let full = run("train", ["signsgd", "--device", "cpu", "--data", path, "--workers", "3", "--epochs", "4",
+                                 "--batch-size", "full", "--model", "logreg", "--json"])
+        #expect(full.stdout.contains("\"steps\":4"), "\(full.stdout)")
+    }
+
+    @Test("bad compression flags exit 64 with one line")
+    func badFlags() {
+        for flags in [["--noise", "-1"], ["--noise", "loud"], ["--tie", "coin"], ["--vote", "mode"],
+                      ["--vote", "mean", "--noise", "1"], ["--batch-size", "half"]] {
+            let result = run("train", ["signsgd", "--device", "cpu", "--epochs", "1"] + flags)
+            #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")
+        }
+    }
+}
