@@ -26,6 +26,17 @@ public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
 /// Every OpenCL device of every platform. No ICD, or an ICD with no platform
 /// (`CL_PLATFORM_NOT_FOUND_KHR`, -1001), is the ordinary "no OpenCL" case: an empty list.
 public func openCLDevices() throws(ComputeError) -> [OpenCLDeviceInfo] {
+    // The ICD loader reads its vendor files on the first call, and two threads making that
+    // first call at once can see no platforms at all (seen with parallel tests): one at a time.
+    let result = openCLEnumerationLock.withLock {
+        Result { () throws(ComputeError) -> [OpenCLDeviceInfo] in try enumerateOpenCLDevices() }
+    }
+    return try result.get()
+}
+
+private let openCLEnumerationLock = Lock()
+
+private func enumerateOpenCLDevices() throws(ComputeError) -> [OpenCLDeviceInfo] {
     var platformCount: cl_uint = 0
     let status = clGetPlatformIDs(0, nil, &platformCount)
     if status == CL_PLATFORM_NOT_FOUND_KHR || platformCount == 0 { return [] }
