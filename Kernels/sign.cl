@@ -83,3 +83,41 @@ __kernel void coordinate_median(const int n, const int workers, __global const f
     }
     out[offOut + i] = (workers & 1) ? v[workers / 2] : 0.5f * (v[workers / 2 - 1] + v[workers / 2]);
 }
+
+#ifndef EF_GROUP
+#define EF_GROUP 256 // work-items of the error-feedback norm reduction; a power of two
+#endif
+
+// Error feedback, step 1 (Karimireddy et al. 2019): p = γ·g + e into e, and ‖p‖₁ into
+// norm[0], one work-group in a fixed tree (the same sum every run).
+__kernel __attribute__((reqd_work_group_size(EF_GROUP, 1, 1)))
+void ef_accumulate(const int n, const float gamma, __global const float *g, const int offG,
+                   __global float *e, const int offE, __global float *norm, const int offNorm) {
+    const int t = get_local_id(0);
+    __local float partial[EF_GROUP];
+    float sum = 0.0f;
+    for (int i = t; i < n; i += EF_GROUP) {
+        const float p = FATHOM_ADD(FATHOM_MUL(gamma, g[offG + i]), e[offE + i]);
+        e[offE + i] = p;
+        sum += fabs(p);
+    }
+    partial[t] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = EF_GROUP / 2; w > 0; w >>= 1) {
+        if (t < w) partial[t] += partial[t + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) norm[offNorm] = partial[0];
+}
+
+// Error feedback, step 2: Δ = (‖p‖₁/n)·sign(p) into out (sign(0) = +), and e ← p − Δ. p is in e.
+__kernel void ef_compress(const int n, __global float *e, const int offE, __global const float *norm,
+                          const int offNorm, __global float *out, const int offOut) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float scale = norm[offNorm] / (float)n;
+    const float p = e[offE + i];
+    const float delta = p < 0.0f ? -scale : scale;
+    out[offOut + i] = delta;
+    e[offE + i] = FATHOM_SUB(p, delta);
+}

@@ -32,6 +32,10 @@ public struct CompressionOptions: ParsableArguments {
     @Option(help: "A tied majority (even --workers): zero (no update, the default), random (shared ±1, unbiased) or plus (+1, the reference codes' convention; biased).")
     public var tie: TieRule = .zero
 
+    /// Error feedback before the combination.
+    @Flag(help: "Error feedback (EF-signSGD): each worker sends (‖p‖₁/d)·sign(p) of p = g + e and keeps the rest e for later steps; its memories are checkpointed.")
+    public var errorFeedback = false
+
     public init() {}
 
     /// b (0 for none).
@@ -45,10 +49,11 @@ public struct CompressionOptions: ParsableArguments {
     /// The combining transform for these options.
     public func transforms(device: any Device, seed: UInt64) -> [any GradientTransform] {
         let b = noiseLevel ?? 0
+        let feedback: [any GradientTransform] = errorFeedback ? [ErrorFeedback(device: device)] : []
         switch vote {
-        case .majority: return [SignVote(device: device, noise: b, tie: tie, seed: seed)]
-        case .median: return [CoordinateMedian(device: device, noise: b, seed: seed)]
-        case .mean: return [WorkerMean(device: device)]
+        case .majority: return feedback + [SignVote(device: device, noise: b, tie: tie, seed: seed)]
+        case .median: return feedback + [CoordinateMedian(device: device, noise: b, seed: seed)]
+        case .mean: return feedback + [WorkerMean(device: device)]
         }
     }
 }

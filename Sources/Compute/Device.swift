@@ -117,6 +117,12 @@ public protocol Device: AnyObject, Sendable {
     /// for an even count), n = `out.count`.
     func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws
 
+    /// Error feedback (EF-signSGD): with p = γ·g + e, writes Δ = (‖p‖₁/n)·sign(p) to `out` and
+    /// leaves e ← p − Δ in `memory`; `norm` (one float) is workspace holding ‖p‖₁ afterwards.
+    /// Nothing is read back to the host.
+    func errorFeedback(_ g: BufferSlice, gamma: Float, memory e: BufferSlice, norm: BufferSlice,
+                       into out: BufferSlice) throws
+
     // MARK: clip
 
     /// `norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]²` for `samples` samples

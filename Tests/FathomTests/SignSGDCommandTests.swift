@@ -10,7 +10,8 @@ struct SignSGDCommandTests {
         let path = directory + "/small.csv"
         writeText(path, TrainCommandTests.smallCSV())
         for flags in [["--vote", "majority"], ["--vote", "majority", "--noise", "0.5", "--tie", "random"],
-                      ["--vote", "median", "--noise", "0.1"], ["--vote", "mean"], ["--batch-size", "full"]] {
+                      ["--vote", "median", "--noise", "0.1"], ["--vote", "mean"], ["--batch-size", "full"],
+                      ["--vote", "mean", "--error-feedback"], ["--error-feedback"]] {
             let result = run("train", ["signsgd", "--device", "cpu", "--data", path, "--workers", "4", "--epochs", "3",
                                        "--batch-size", "8", "--model", "logreg", "--optimizer", "sgd", "--lr", "0.01",
                                        "--json"] + flags)
@@ -21,6 +22,26 @@ struct SignSGDCommandTests {
         let full = run("train", ["signsgd", "--device", "cpu", "--data", path, "--workers", "3", "--epochs", "4",
                                  "--batch-size", "full", "--model", "logreg", "--json"])
         #expect(full.stdout.contains("\"steps\":4"), "\(full.stdout)")
+    }
+
+    @Test("error-feedback memories are checkpointed: a resumed run continues exactly (CPU)")
+    func resume() {
+        let directory = temporaryDirectory()
+        let path = directory + "/small.csv"
+        writeText(path, TrainCommandTests.smallCSV())
+        let common = ["signsgd", "--device", "cpu", "--data", path, "--workers", "2", "--batch-size", "8",
+                      "--model", "logreg", "--optimizer", "sgd", "--lr", "0.05", "--error-feedback", "--vote", "mean",
+                      "--schedule", "constant",
+                      "--json"]
+        let straight = run("train", common + ["--epochs", "4", "--checkpoint", directory + "/a.ckpt"])
+        let first = run("train", common + ["--epochs", "2", "--checkpoint", directory + "/b.ckpt"])
+        let resumed = run("train", common + ["--epochs", "4", "--resume", directory + "/b.ckpt",
+                                             "--checkpoint", directory + "/b.ckpt"])
+        #expect(straight.status == 0 && first.status == 0 && resumed.status == 0, "\(resumed.stderr)")
+        let last = { (text: String) in text.split(separator: "\n").last.map(String.init) ?? "" }
+        let loss = { (line: String) in line.split(separator: ",").first { $0.hasPrefix("\"train_loss\":") } }
+        #expect(loss(last(straight.stdout)) != nil && loss(last(straight.stdout)) == loss(last(resumed.stdout)),
+                "\(last(straight.stdout)) vs \(last(resumed.stdout))")
     }
 
     @Test("bad compression flags exit 64 with one line")

@@ -57,6 +57,28 @@ extension CPUDevice {
         }
     }
 
+    public func errorFeedback(_ g: BufferSlice, gamma: Float, memory e: BufferSlice, norm: BufferSlice,
+                              into out: BufferSlice) throws {
+        checkSameCount(g, e, "error feedback")
+        checkSameCount(g, out, "error feedback")
+        precondition(norm.count >= 1, "error feedback needs one float of workspace")
+        let gradient = g.host, memory = e.host, result = out.host, n = g.count
+        var sum: Float = 0
+        for i in 0..<n {
+            let p = gamma * gradient[i] + memory[i]
+            memory[i] = p
+            sum += abs(p)
+        }
+        norm.host[0] = sum
+        let scale = sum / Float(max(n, 1))
+        for i in 0..<n {
+            let p = memory[i]
+            let delta = p < 0 ? -scale : scale
+            result[i] = delta
+            memory[i] = p - delta
+        }
+    }
+
     public func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws {
         precondition(workers >= 1 && stride >= out.count && x.count >= (workers - 1) * stride + out.count,
                      "median operands too small")

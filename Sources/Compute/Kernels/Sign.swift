@@ -4,8 +4,9 @@ extension KernelFamily {
     /// `Kernels/sign.cl`: 1-bit sign packing (with noise), unpacking, the majority vote and the
     /// coordinate-wise median, for signSGD, noisy signSGD and medianSGD.
     public static let sign = KernelFamily(
-        name: "sign", preludes: ["philox"], functions: ["sign_pack", "sign_unpack", "sign_vote", "coordinate_median"],
-        knobs: [TuningKnob("MEDIAN_MAX_WORKERS", 64, .positive, "the most worker vectors a median takes")])
+        name: "sign", preludes: ["philox"], functions: ["sign_pack", "sign_unpack", "sign_vote", "coordinate_median", "ef_accumulate", "ef_compress"],
+        knobs: [TuningKnob("MEDIAN_MAX_WORKERS", 64, .positive, "the most worker vectors a median takes"),
+                TuningKnob("EF_GROUP", 256, .powerOfTwo, "work-items of the error-feedback norm reduction")])
 }
 
 extension KernelDevice {
@@ -34,6 +35,17 @@ extension KernelDevice {
         try launchLinear("sign", "sign_vote", count: perWorker,
                          [.int(out.count), .int(workers), .uint32s(words), .int(stride), .slice(out),
                           .int(Int(tie.rawValue))] + keyArguments(key))
+    }
+
+    public func errorFeedback(_ g: BufferSlice, gamma: Float, memory e: BufferSlice, norm: BufferSlice,
+                              into out: BufferSlice) throws {
+        checkSameCount(g, e, "error feedback")
+        checkSameCount(g, out, "error feedback")
+        precondition(norm.count >= 1, "error feedback needs one float of workspace")
+        try launch("sign", "ef_accumulate", groups: [1], groupSize: [knob("sign", "EF_GROUP")],
+                   [.int(g.count), .float(gamma), .slice(g), .slice(e), .slice(norm)])
+        try launchLinear("sign", "ef_compress", count: g.count,
+                         [.int(g.count), .slice(e), .slice(norm), .slice(out)])
     }
 
     public func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws {

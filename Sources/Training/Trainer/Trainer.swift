@@ -216,10 +216,14 @@ public final class Trainer {
         let (state, optimizerStep) = try optimizer.snapshot()
         var metadata = metadata
         metadata["optimizer_step"] = String(optimizerStep)
-        // Transform state travels after the optimizer's, its length in the metadata.
-        var transformState: [Float] = []
-        for transform in transforms { transformState += try transform.snapshot() }
-        if !transformState.isEmpty { metadata["transform_state"] = String(transformState.count) }
+        // Transform state travels after the optimizer's, each transform's length in the metadata.
+        var transformState: [Float] = [], lengths: [String] = []
+        for transform in transforms {
+            let state = try transform.snapshot()
+            transformState += state
+            lengths.append(String(state.count))
+        }
+        if !transformState.isEmpty { metadata["transform_state"] = lengths.joined(separator: ",") }
         return Checkpoint(modelSpec: modelSpec, optimizer: config.optimizer.kind.rawValue, epoch: epoch, step: step,
                           seed: config.seed, parameters: try device.download(model.parameters.whole),
                           optimizerState: state + transformState, metadata: metadata, history: history)
@@ -239,9 +243,10 @@ public final class Trainer {
         guard checkpoint.parameters.count == model.parameterCount else {
             throw refuse("it holds \(checkpoint.parameters.count) parameters, the model has \(model.parameterCount)")
         }
-        let transformCount = checkpoint.metadata["transform_state"].flatMap { Int($0) } ?? 0
-        guard checkpoint.optimizer == config.optimizer.kind.rawValue, transformCount >= 0,
-              checkpoint.optimizerState.count == optimizer.state.count + transformCount else {
+        let transformLengths = (checkpoint.metadata["transform_state"] ?? "").split(separator: ",").map { Int($0) ?? -1 }
+        guard checkpoint.optimizer == config.optimizer.kind.rawValue,
+              transformLengths.allSatisfy({ $0 >= 0 }), transformLengths.isEmpty || transformLengths.count == transforms.count,
+              checkpoint.optimizerState.count == optimizer.state.count + transformLengths.reduce(0, +) else {
             throw refuse("it was written by optimizer '\(checkpoint.optimizer)', this run uses '\(config.optimizer.kind.rawValue)'")
         }
         guard checkpoint.seed == config.seed else {
@@ -258,9 +263,8 @@ public final class Trainer {
         try device.write(checkpoint.parameters, to: model.parameters.whole)
         try optimizer.restore(state: Array(checkpoint.optimizerState.prefix(optimizer.state.count)), step: optimizerStep)
         var transformState = Array(checkpoint.optimizerState.dropFirst(optimizer.state.count))
-        for transform in transforms {
-            let count = try transform.snapshot().count
-            guard count <= transformState.count else { throw refuse("its transform state is shorter than this run's") }
+        for (index, transform) in transforms.enumerated() {
+            let count = index < transformLengths.count ? transformLengths[index] : 0
             try transform.restore(Array(transformState.prefix(count)))
             transformState.removeFirst(count)
         }
