@@ -6,21 +6,25 @@ extension CPUDevice {
         let values = x.host, out = words.hostUInt32, n = x.count
         parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: 1) { range in
             for w in range {
+                // A word's 32 normals are eight Philox blocks: one vector pass (normal j of block
+                // b is element 4b + j), bit for bit the scalar maps.
+                let z = noise != 0 ? PhiloxSIMD.normals(PhiloxSIMD.blocks(key, first: UInt64(w * 8)))
+                    : (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 var bits: UInt32 = 0
+                let base = w * 32
                 for b in 0..<8 {
-                    let z = noise != 0 ? PhiloxMaps.normals(key.block(UInt64(w * 8 + b))) : (0, 0, 0, 0)
                     for j in 0..<4 {
-                        let i = w * 32 + b * 4 + j
+                        let i = base + b * 4 + j
                         guard i < n else { break }
                         let normal: Float
                         switch j {
-                        case 0: normal = z.0
-                        case 1: normal = z.1
-                        case 2: normal = z.2
-                        default: normal = z.3
+                        case 0: normal = z.0[b]
+                        case 1: normal = z.1[b]
+                        case 2: normal = z.2[b]
+                        default: normal = z.3[b]
                         }
                         let v = noise != 0 ? values[i] + noise * normal : values[i]
-                        if v < 0 { bits |= 1 << UInt32(b * 4 + j) }
+                        bits |= (v < 0 ? 1 : 0) << UInt32(b * 4 + j)
                     }
                 }
                 out[w] = bits
