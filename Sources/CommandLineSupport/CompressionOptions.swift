@@ -36,6 +36,10 @@ public struct CompressionOptions: ParsableArguments {
     @Flag(help: "Error feedback (EF-signSGD): each worker sends (‖p‖₁/d)·sign(p) of p = g + e and keeps the rest e for later steps; its memories are checkpointed.")
     public var errorFeedback = false
 
+    /// β of Signum's momentum before the sign; nil for none.
+    @Option(help: "Signum: each worker's momentum β·m + (1 − β)·g is compressed instead of its gradient (checkpointed), e.g. 0.9.")
+    public var signum: Float?
+
     public init() {}
 
     /// b (0 for none).
@@ -44,12 +48,14 @@ public struct CompressionOptions: ParsableArguments {
     public func validate() throws {
         guard noiseLevel != nil else { throw ValidationError("--noise must be a non-negative number or none, not '\(noise)'") }
         if vote == .mean && noiseLevel != 0 { throw ValidationError("--noise applies to --vote majority or median") }
+        if let signum, !(signum >= 0 && signum < 1) { throw ValidationError("--signum must be in [0, 1)") }
     }
 
     /// The combining transform for these options.
     public func transforms(device: any Device, seed: UInt64) -> [any GradientTransform] {
         let b = noiseLevel ?? 0
-        let feedback: [any GradientTransform] = errorFeedback ? [ErrorFeedback(device: device)] : []
+        let feedback: [any GradientTransform] = (signum.map { [WorkerMomentum(device: device, beta: $0)] } ?? [])
+            + (errorFeedback ? [ErrorFeedback(device: device)] : [])
         switch vote {
         case .majority: return feedback + [SignVote(device: device, noise: b, tie: tie, seed: seed)]
         case .median: return feedback + [CoordinateMedian(device: device, noise: b, seed: seed)]

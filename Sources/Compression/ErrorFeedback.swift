@@ -9,26 +9,20 @@ import Training
 /// paper's γ = 1 here), and the memories are the transform's checkpointed state.
 public final class ErrorFeedback: GradientTransform {
     private let device: any Device
-    private var memory: DeviceBuffer?
+    private let state: WorkerState
     private var norm: DeviceBuffer?
-    private var pending: [Float]?
 
     public init(device: any Device) {
         self.device = device
+        state = WorkerState(device: device)
     }
 
     public var description: String { "error feedback" }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
-        let count = gradients.workers * gradients.parameterCount
-        if (memory?.count ?? -1) != count {
-            let buffer = try device.upload(pending ?? [Float](repeating: 0, count: count))
-            precondition(buffer.count == count, "restored error-feedback state of another size")
-            memory = buffer
-            pending = nil
-        }
+        let memory = try state.buffer(count: gradients.workers * gradients.parameterCount)
         if norm == nil { norm = try device.makeBuffer(count: 1) }
-        guard let memory, let norm else { return }
+        guard let norm else { return }
         for worker in 0..<gradients.workers {
             let slot = gradients.slot(worker)
             try device.errorFeedback(slot, gamma: 1,
@@ -38,13 +32,7 @@ public final class ErrorFeedback: GradientTransform {
     }
 
     /// Every worker's memory e, worker after worker (empty before the first step).
-    public func snapshot() throws -> [Float] {
-        guard let memory else { return pending ?? [] }
-        return try device.download(memory.whole)
-    }
+    public func snapshot() throws -> [Float] { try state.snapshot() }
 
-    public func restore(_ state: [Float]) throws {
-        memory = nil
-        pending = state.isEmpty ? nil : state
-    }
+    public func restore(_ state: [Float]) throws { self.state.restore(state) }
 }

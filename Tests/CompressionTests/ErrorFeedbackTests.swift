@@ -49,6 +49,33 @@ struct ErrorFeedbackTests {
     }
 }
 
+@Suite("compression: Signum momentum")
+struct WorkerMomentumTests {
+    @Test("each worker's slot becomes its momentum β·m + (1 − β)·g, and the momenta survive a checkpoint")
+    func momentum() throws {
+        let d = 77
+        let steps = (0..<4).map { step in (0..<2).flatMap { randomValues(d, seed: 80 + UInt64(step * 2 + $0)) } }
+        for device in [TestDevices.cpu, TestDevices.openCL] {
+            var transform = WorkerMomentum(device: device, beta: 0.9)
+            var expected = [Float](repeating: 0, count: 2 * d)
+            let slots = try device.makeBuffer(count: 2 * d), result = try device.makeBuffer(count: d)
+            for (step, g) in steps.enumerated() {
+                if step == 2 {
+                    let state = try transform.snapshot()
+                    transform = WorkerMomentum(device: device, beta: 0.9)
+                    try transform.restore(state)
+                }
+                try device.write(g, to: slots.whole)
+                try transform.apply(WorkerGradients(slots: slots.whole, workers: 2, parameterCount: d,
+                                                    result: result.whole, scale: 1), step: step)
+                expected = zip(expected, g).map { 0.9 * $0 + 0.1 * $1 }
+                let got = try device.download(slots.whole)
+                #expect(zip(got, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(device.kind) step \(step)")
+            }
+        }
+    }
+}
+
 func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     var rng = PhiloxStream(seed: seed, stream: 71)
     return (0..<count).map { _ in rng.nextUniform() * 2 - 1 }
