@@ -7,29 +7,6 @@
 #define CLIP_GROUP 64 // work-items per sample in the norm reduction; a power of two
 #endif
 
-// norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]², one work-group per sample,
-// the partial sums combined in a fixed tree (the same result on every run).
-__kernel __attribute__((reqd_work_group_size(CLIP_GROUP, 1, 1)))
-void sample_sq_norms(const int samples, const int perSample,
-                     __global const float *x, const int offX,
-                     __global float *norms, const int offNorms, const int accumulate) {
-    const int s = get_group_id(0);
-    const int t = get_local_id(0);
-    __local float partial[CLIP_GROUP];
-    float sum = 0.0f;
-    if (s < samples) {
-        __global const float *row = x + offX + (long)s * perSample;
-        for (int j = t; j < perSample; j += CLIP_GROUP) sum = fma(row[j], row[j], sum);
-    }
-    partial[t] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = CLIP_GROUP / 2; w > 0; w >>= 1) {
-        if (t < w) partial[t] += partial[t + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (t == 0 && s < samples) norms[offNorms + s] = (accumulate ? norms[offNorms + s] : 0.0f) + partial[0];
-}
-
 // Ghost norm of a Linear layer (Li et al. 2021): the per-sample weight gradient is the outer
 // product b_i a_iᵀ, so ‖g_i‖² = ‖a_i‖²·‖b_i‖², and the bias gradient b_i adds ‖b_i‖².
 //   norms[i] += inputSq[i] · outputSq[i] + (hasBias ? outputSq[i] : 0)
@@ -64,8 +41,10 @@ __kernel void scale_samples(const int samples, const int perSample,
     x[offX + e] *= factors[offFactors + (int)(e / perSample)];
 }
 
-// out[s] = (accumulate ? out[s] : 0) + Σ_j x[s·perSample + j]·y[s·perSample + j]: the ghost norm
-// of a layer with T rows per sample is ⟨A_iA_iᵀ, B_iB_iᵀ⟩ over the two T×T Gram matrices.
+// out[s] = (accumulate ? out[s] : 0) + Σ_j x[s·perSample + j]·y[s·perSample + j], one work-group
+// per sample, the partial sums combined in a fixed tree (the same result on every run). With
+// y = x it gives squared norms; the ghost norm of a layer with T rows per sample is
+// ⟨A_iA_iᵀ, B_iB_iᵀ⟩ over the two T×T Gram matrices.
 __kernel __attribute__((reqd_work_group_size(CLIP_GROUP, 1, 1)))
 void sample_dots(const int samples, const int perSample,
                  __global const float *x, const int offX, __global const float *y, const int offY,

@@ -125,10 +125,6 @@ public protocol Device: AnyObject, Sendable {
 
     // MARK: clip
 
-    /// `norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]²` for `samples` samples
-    /// whose values are `perSample` consecutive floats each.
-    func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
-                            accumulate: Bool) throws
     /// `out[s] = (accumulate ? out[s] : 0) + Σ_j x[s·perSample + j]·y[s·perSample + j]`.
     func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
                     accumulate: Bool) throws
@@ -231,6 +227,13 @@ extension Device {
             try read(slice, into: storage)
             initialized = slice.count
         }
+    }
+
+    /// `norms[s] = (accumulate ? norms[s] : 0) + Σ_j x[s·perSample + j]²` for `samples` samples
+    /// whose values are `perSample` consecutive floats each: `sampleDots` of x with itself.
+    public func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
+                                   accumulate: Bool) throws {
+        try sampleDots(x, x, samples: samples, perSample: perSample, into: norms, accumulate: accumulate)
     }
 
     /// `fillRandom` from the start of the stream, unscaled.

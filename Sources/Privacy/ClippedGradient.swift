@@ -52,7 +52,7 @@ public final class ClippedGradient: GradientSource {
     /// How norms are formed.
     public let mode: GradSampleMode
     private let device: any Device
-    private let batchLabels: DeviceBuffer
+    private let pass: LossPass
     private let norms: DeviceBuffer, factors: DeviceBuffer, inputNorms: DeviceBuffer, outputNorms: DeviceBuffer
     private var workspace: DeviceBuffer?
     private var ones: DeviceBuffer?
@@ -79,7 +79,7 @@ public final class ClippedGradient: GradientSource {
         self.clipping = clipping
         self.mode = mode
         device = model.device
-        batchLabels = try device.makeIndexBuffer(count: model.maxBatch, bound: max(data.classCount, 1))
+        pass = try LossPass(model: model, data: data)
         norms = try device.makeBuffer(count: model.maxBatch)
         factors = try device.makeBuffer(count: model.maxBatch)
         inputNorms = try device.makeBuffer(count: model.maxBatch)
@@ -87,33 +87,15 @@ public final class ClippedGradient: GradientSource {
     }
 
     public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int) throws {
-        guard let gradients = model.gradients else { preconditionFailure("per-sample clipping needs a training model") }
-        if rows.count == 0 {
-            try device.fill(gradients.whole, with: 0)
-            return
-        }
-        var start = 0
-        while start < rows.count {
-            let chunk = min(model.maxBatch, rows.count - start)
-            try clippedSum(rows: rows.slice(start, chunk), scale: scale, accumulate: start > 0, statistics: statistics,
-                           stepInEpoch: stepInEpoch)
-            start += chunk
+        try pass.forEachMicroBatch(rows) { chunk, first in
+            // Per-sample losses, summed (gradient scale 1): each sample's gradient is that of its
+            // own loss; the step's scale goes into the clip factors.
+            try pass.forwardAndLoss(rows: chunk, gradientScale: 1, statistics: statistics, stepInEpoch: stepInEpoch)
+            try clippedSum(batch: chunk.count, scale: scale, accumulate: !first)
         }
     }
 
-    private func clippedSum(rows: BufferSlice, scale: Float, accumulate: Bool, statistics: BatchStatistics,
-                            stepInEpoch: Int) throws {
-        let batch = rows.count
-        try device.gatherRows(data.features.whole, width: model.inputShape.count, indices: rows,
-                              into: model.inputSlice(batch: batch))
-        try device.gatherRows(data.labels.whole, width: 1, indices: rows, into: batchLabels.slice(0, batch))
-        let logits = try model.forward(batch: batch)
-        // Per-sample losses, summed: each sample's gradient is that of its own loss.
-        try device.softmaxCrossEntropy(
-            logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
-            loss: statistics.sampleLoss.slice(0, batch), correct: statistics.sampleCorrect.slice(0, batch),
-            gradient: model.outputGradientSlice(batch: batch), scale: 1)
-        try statistics.accumulate(rows: batch, step: stepInEpoch)
+    private func clippedSum(batch: Int, scale: Float, accumulate: Bool) throws {
         var layers: [LayerGradientFactors] = []
         try model.backward(batch: batch) { factors in
             layers.append(factors)

@@ -1,16 +1,4 @@
 extension CPUDevice {
-    public func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
-                                   accumulate: Bool) throws {
-        checkSamples(x, samples: samples, perSample: perSample, norms)
-        let values = x.host, out = norms.host
-        for s in 0..<samples {
-            let row = values + s * perSample
-            var sum: Float = 0
-            for j in 0..<perSample { sum += row[j] * row[j] }
-            out[s] = (accumulate ? out[s] : 0) + sum
-        }
-    }
-
     public func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
                            accumulate: Bool) throws {
         checkSamples(x, samples: samples, perSample: perSample, out)

@@ -2,19 +2,11 @@ extension KernelFamily {
     /// `Kernels/clip.cl`: per-sample squared norms, Linear ghost norms, clip factors and
     /// per-sample scaling, the device half of DP-SGD's clipping.
     public static let clip = KernelFamily(
-        name: "clip", functions: ["sample_sq_norms", "linear_ghost_norms", "clip_factors", "scale_samples", "sample_dots"],
+        name: "clip", functions: ["sample_dots", "linear_ghost_norms", "clip_factors", "scale_samples"],
         knobs: [TuningKnob("CLIP_GROUP", 64, .powerOfTwo, "work-items per sample in the norm reduction")])
 }
 
 extension KernelDevice {
-    public func sampleSquaredNorms(_ x: BufferSlice, samples: Int, perSample: Int, into norms: BufferSlice,
-                                   accumulate: Bool) throws {
-        checkSamples(x, samples: samples, perSample: perSample, norms)
-        try launch("clip", "sample_sq_norms", groups: [samples], groupSize: [knob("clip", "CLIP_GROUP")], [
-            .int(samples), .int(perSample), .slice(x), .slice(norms), .flag(accumulate),
-        ])
-    }
-
     public func sampleDots(_ x: BufferSlice, _ y: BufferSlice, samples: Int, perSample: Int, into out: BufferSlice,
                            accumulate: Bool) throws {
         checkSamples(x, samples: samples, perSample: perSample, out)

@@ -24,45 +24,23 @@ public protocol GradientSource: AnyObject {
 /// large the logical (e.g. Poisson) batch. `observer` sees each layer's per-sample factors.
 public final class BackpropGradient: GradientSource {
     /// The model whose gradients are formed.
-    public let model: Model
+    public var model: Model { pass.model }
     /// The training samples, on the model's device.
-    public let data: DeviceDataset
+    public var data: DeviceDataset { pass.data }
     /// Called by each parametric layer of every micro-batch (per-sample hooks).
     public var observer: BackwardObserver?
-    private let batchLabels: DeviceBuffer
+    private let pass: LossPass
 
     /// A source for `model` (a training model) over `data`.
     public init(model: Model, data: DeviceDataset) throws {
-        precondition(model.isTrainable, "back-propagation needs a training model")
-        precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
-        self.model = model
-        self.data = data
-        batchLabels = try model.device.makeIndexBuffer(count: model.maxBatch, bound: max(data.classCount, 1))
+        pass = try LossPass(model: model, data: data)
     }
 
     public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics,
                                 stepInEpoch: Int) throws {
-        guard let gradients = model.gradients else { preconditionFailure("back-propagation needs a training model") }
-        let device = model.device
-        if rows.count == 0 {
-            try device.fill(gradients.whole, with: 0)
-            return
-        }
-        var start = 0
-        while start < rows.count {
-            let chunk = min(model.maxBatch, rows.count - start)
-            let indices = rows.slice(start, chunk)
-            try device.gatherRows(data.features.whole, width: model.inputShape.count, indices: indices,
-                                  into: model.inputSlice(batch: chunk))
-            try device.gatherRows(data.labels.whole, width: 1, indices: indices, into: batchLabels.slice(0, chunk))
-            let logits = try model.forward(batch: chunk)
-            try device.softmaxCrossEntropy(
-                logits: logits, labels: batchLabels.slice(0, chunk), rows: chunk, classes: model.outputShape.count,
-                loss: statistics.sampleLoss.slice(0, chunk), correct: statistics.sampleCorrect.slice(0, chunk),
-                gradient: model.outputGradientSlice(batch: chunk), scale: scale)
-            try statistics.accumulate(rows: chunk, step: stepInEpoch)
-            try model.backward(batch: chunk, accumulate: start > 0, observer: observer)
-            start += chunk
+        try pass.forEachMicroBatch(rows) { chunk, first in
+            try pass.forwardAndLoss(rows: chunk, gradientScale: scale, statistics: statistics, stepInEpoch: stepInEpoch)
+            try model.backward(batch: chunk.count, accumulate: !first, observer: observer)
         }
     }
 }

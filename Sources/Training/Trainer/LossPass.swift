@@ -1,0 +1,54 @@
+import Compute
+
+/// The half of a gradient computation every gradient source shares: split a batch into
+/// micro-batches of the model's `maxBatch`, gather each into the model's input, run the forward
+/// pass and softmax cross-entropy, and add the rows' loss and correctness to the statistics. What
+/// a source does with the loss gradient afterwards (back-propagate it, clip per sample) is its own.
+public final class LossPass {
+    /// The model the pass runs.
+    public let model: Model
+    /// The training samples, on the model's device.
+    public let data: DeviceDataset
+    private let batchLabels: DeviceBuffer
+
+    /// A pass of `model` (a training model) over `data`.
+    public init(model: Model, data: DeviceDataset) throws {
+        precondition(model.isTrainable, "a loss pass with gradients needs a training model")
+        precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
+        self.model = model
+        self.data = data
+        batchLabels = try model.device.makeIndexBuffer(count: model.maxBatch, bound: max(data.classCount, 1))
+    }
+
+    /// Calls `body(chunk, isFirst)` for consecutive micro-batches of `rows` of at most `maxBatch`
+    /// rows; for an empty batch zeroes the model's gradients instead (a step with no rows).
+    public func forEachMicroBatch(_ rows: BufferSlice, _ body: (BufferSlice, Bool) throws -> Void) throws {
+        guard let gradients = model.gradients else { preconditionFailure("a loss pass needs a training model") }
+        if rows.count == 0 {
+            try model.device.fill(gradients.whole, with: 0)
+            return
+        }
+        var start = 0
+        while start < rows.count {
+            let chunk = min(model.maxBatch, rows.count - start)
+            try body(rows.slice(start, chunk), start == 0)
+            start += chunk
+        }
+    }
+
+    /// Gathers `rows` (at most `maxBatch`) into the model's input, runs the forward pass and the
+    /// loss, and leaves `gradientScale`·∂ℓ_i/∂logits in the model's output gradient.
+    public func forwardAndLoss(rows: BufferSlice, gradientScale: Float, statistics: BatchStatistics,
+                               stepInEpoch: Int) throws {
+        let batch = rows.count, device = model.device
+        try device.gatherRows(data.features.whole, width: model.inputShape.count, indices: rows,
+                              into: model.inputSlice(batch: batch))
+        try device.gatherRows(data.labels.whole, width: 1, indices: rows, into: batchLabels.slice(0, batch))
+        let logits = try model.forward(batch: batch)
+        try device.softmaxCrossEntropy(
+            logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
+            loss: statistics.sampleLoss.slice(0, batch), correct: statistics.sampleCorrect.slice(0, batch),
+            gradient: model.outputGradientSlice(batch: batch), scale: gradientScale)
+        try statistics.accumulate(rows: batch, step: stepInEpoch)
+    }
+}
