@@ -136,6 +136,49 @@ public protocol Device: AnyObject, Sendable {
     /// `x[s·perSample + j] *= factors[s]`.
     func scaleSamples(_ x: BufferSlice, samples: Int, perSample: Int, factors: BufferSlice) throws
 
+    // MARK: zeroth order
+
+    /// `out[b·q + j] = 1/‖z_{b,j}‖` for the Gaussian values of every direction of `set` (the
+    /// normalisation of sphere directions), a fixed-order reduction: the same floats on every run
+    /// and device.
+    func zoInverseNorms(_ set: DirectionSet, into out: BufferSlice) throws
+    /// Points around the problems' centres, one per (problem b, direction j):
+    /// `destination[b·destinationProblemStride + j·destinationDirectionStride + i] =
+    /// source[b·sourceProblemStride + i] + scale·c_{b,j}·z_{b,j}[i]`, c = `inverseNorms[b·q + j]`
+    /// for sphere directions, else 1; `scale` 0 copies. `destination` may be `source` (an
+    /// in-place perturbation, q = 1, strides 0). z is regenerated, never stored.
+    func zoPerturb(_ set: DirectionSet, source: BufferSlice, sourceProblemStride: Int, destination: BufferSlice,
+                   destinationProblemStride: Int, destinationDirectionStride: Int, inverseNorms: BufferSlice?,
+                   scale: Float) throws
+    /// `out[b·n + i] = (accumulate ? decay·out[b·n + i] : 0) + Σ_j (coefficients[b·q + j]·c_{b,j})·z_{b,j}[i]`:
+    /// a gradient estimate, or the fused restore-and-update of in-place training.
+    func zoCombine(_ set: DirectionSet, coefficients: BufferSlice, inverseNorms: BufferSlice?, decay: Float,
+                   accumulate: Bool, into out: BufferSlice) throws
+    /// Projected directional derivatives from function values (see `DifferenceLayout`):
+    /// `g = factor·(f+ − f−)` into `gradients[b·q + j]`, and `coefficients[b·q + j] =
+    /// (j = q − 1 ? restore : 0) + weight·(sign ? sign(g) : g)` for `zoCombine`.
+    func zoCoefficients(_ values: BufferSlice, layout: DifferenceLayout, factor: Float, restore: Float, weight: Float,
+                        sign: Bool, gradients: BufferSlice, coefficients: BufferSlice) throws
+    /// `x ← Π(x − rate·step(g))` element-wise (see `ZOProjectedStep`), clipped to
+    /// `[lower, upper]` when `bounds` are given; `m`, `v`, `vhat` are ZO-AdaMM's state (any
+    /// slices for the other methods).
+    func zoProjectedStep(_ step: ZOProjectedStep, x: BufferSlice, g: BufferSlice, m: BufferSlice, v: BufferSlice,
+                         vhat: BufferSlice, bounds: (lower: BufferSlice, upper: BufferSlice)?) throws
+    /// The untargeted attack objective of `rows` query rows, `rowsPerProblem` per problem:
+    /// `margins[r] = z_t − max_{j≠t} z_j` from `logits` (rows×classes), `distortions[r] =
+    /// ‖points[r] − originals[b]‖²` (points rows×d, originals problems×d), `values[r] =
+    /// weight·max(margin, −kappa) + distortion`; `labels` (Int32, one per problem) are the true classes.
+    func attackObjective(logits: BufferSlice, labels: BufferSlice, points: BufferSlice, originals: BufferSlice,
+                         rows: Int, dimension: Int, classes: Int, rowsPerProblem: Int, weight: Float, kappa: Float,
+                         values: BufferSlice, margins: BufferSlice, distortions: BufferSlice) throws
+    /// For each problem whose row 0 has a negative margin and whose `firstIteration` is still
+    /// negative: `firstIteration[b] = iteration`, `firstDistortion[b] = distortions[b·rowsPerProblem]`.
+    func attackTrack(problems: Int, rowsPerProblem: Int, iteration: Int, margins: BufferSlice,
+                     distortions: BufferSlice, firstIteration: BufferSlice, firstDistortion: BufferSlice) throws
+    /// `out[(n·candidates + j)·d + i] = clip(images[n·d + i] + deltas[j·d + i], lower[i], upper[i])`.
+    func attackBroadcast(images: BufferSlice, count: Int, deltas: BufferSlice, candidates: Int, dimension: Int,
+                         lower: BufferSlice, upper: BufferSlice, into out: BufferSlice) throws
+
     // MARK: conv
 
     /// NHWC input → patch matrix (see `ConvGeometry`).

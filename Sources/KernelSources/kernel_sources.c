@@ -36,6 +36,9 @@ static const char clip_cl[] = {
 static const char sign_cl[] = {
 #embed "../../Kernels/sign.cl"
     , 0};
+static const char zo_cl[] = {
+#embed "../../Kernels/zo.cl"
+    , 0};
 static const char philox_cl[] = {
 #embed "../../Kernels/philox.cl"
     , 0};
@@ -50,7 +53,7 @@ static const struct {
     {"matmul", matmul_cl}, {"elementwise", elementwise_cl}, {"reduce", reduce_cl},
     {"loss", loss_cl},     {"conv", conv_cl},               {"pool", pool_cl},
     {"optim", optim_cl},   {"random", random_cl},           {"clip", clip_cl},
-    {"sign", sign_cl},
+    {"sign", sign_cl},     {"zo", zo_cl},
     {"philox", philox_cl},
     {"cuda_compat", cuda_compat_cl},
 };

@@ -3,7 +3,7 @@
 public enum KernelRegistry {
     /// The families, each with its own `Kernels/<name>.cl`.
     public static let families: [KernelFamily] = [
-        .matmul, .elementwise, .reduce, .loss, .conv, .pool, .optim, .random, .clip, .sign,
+        .matmul, .elementwise, .reduce, .loss, .conv, .pool, .optim, .random, .clip, .sign, .zo,
     ]
 
     /// Shared sources that families include (`KernelFamily.preludes`) or that a runtime prepends
