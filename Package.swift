@@ -44,8 +44,10 @@ let package = Package(
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
         .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "Compression", dependencies: ["Training", "Compute", "Philox"]),
+        .target(name: "ZerothOrder", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "Fathom",
-                dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression"]),
+                dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression",
+                               "ZerothOrder"]),
 
         // MARK: - Command line
         .target(
@@ -53,7 +55,7 @@ let package = Package(
             dependencies: ["Fathom", "SystemIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "train",
-            dependencies: ["CommandLineSupport", "Fathom",
+            dependencies: ["CommandLineSupport", "Fathom", "ZerothOrder",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "privacy",
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Artifacts", "Compute", "Datasets"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "Training", "Compute", "Datasets", "Philox"]),
+        .testTarget(name: "ZerothOrderTests", dependencies: ["ZerothOrder", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],
     cLanguageStandard: .gnu2x

@@ -107,7 +107,7 @@ public final class DPSGDAlgorithm {
             sampleRate = (sampler as? PoissonSampler)?.rate
                 ?? min(Double(training.batchSize.rows(of: train.count)) / Double(max(train.count, 1)), 1)
             if let target = options.targetEpsilon {
-                let steps = training.epochs * sampler.stepsPerEpoch
+                let steps = training.epochCount(.firstOrder) * sampler.stepsPerEpoch
                 do {
                     noiseMultiplier = try RDPAccountant.noiseMultiplier(targetEpsilon: target, delta: options.delta,
                                                                         sampleRate: sampleRate, steps: steps)

@@ -32,11 +32,21 @@ public struct SupervisedRun {
     public let defaultSampling: SamplingMode
     /// Figures the algorithm adds to every epoch line and the final one (e.g. the ε spent).
     public let epochMetrics: ((Trainer) -> [(String, Double)])?
+    /// The optimizer, learning rate, weight decay and epochs without their options.
+    public let defaults: AlgorithmDefaults
+    /// A source that updates the parameters itself (zeroth-order training), built for the
+    /// inference-only model; replaces `stages`.
+    public let selfUpdating: SelfUpdating?
+
+    /// Builds the self-updating source from the inference-only model, the training data and the
+    /// worker count.
+    public typealias SelfUpdating = (Model, DeviceDataset, Int) throws -> any SelfUpdatingGradientSource
 
     /// A run of the parsed options on `device`, reported under `algorithm`.
     public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String,
                 stages: Stages? = nil, defaultSampling: SamplingMode = .shuffle,
-                epochMetrics: ((Trainer) -> [(String, Double)])? = nil) {
+                epochMetrics: ((Trainer) -> [(String, Double)])? = nil, defaults: AlgorithmDefaults = .firstOrder,
+                selfUpdating: SelfUpdating? = nil) {
         self.options = options
         self.data = data
         self.device = device
@@ -44,6 +54,8 @@ public struct SupervisedRun {
         self.stages = stages
         self.defaultSampling = defaultSampling
         self.epochMetrics = epochMetrics
+        self.defaults = defaults
+        self.selfUpdating = selfUpdating
     }
 
     /// The sampling this run uses.
@@ -64,9 +76,14 @@ public struct SupervisedRun {
                 throw CommandFailure("\(path): cannot write into \(directory)", status: ExitStatus.cannotCreate)
             }
         }
+        let optimizerName = options.optimizerName(defaults)
+        guard defaults.optimizers.contains(optimizerName) else {
+            throw CommandFailure("--optimizer \(optimizerName) is not a rule of train \(algorithm) (its rules: "
+                                 + defaults.optimizers.joined(separator: ", ") + ")", status: 64)
+        }
         let clock = ContinuousClock()
         let started = clock.now
-        let config = options.trainingConfig
+        let config = options.trainingConfig(defaults)
         let spec = try ModelSpec(parsing: options.model)
         let (trainSet, testSet, source) = try data.load(
             seed: config.seed, imageShape: spec == .cnn ? ImageShape(channels: 1, height: 28, width: 28) : nil)
@@ -79,10 +96,13 @@ public struct SupervisedRun {
         // than the data needs; with --max-physical-batch exactly that, so memory is sized by it.
         let batch = min(config.batchSize, max(train.count, 1))
         let maxBatch = options.maxPhysicalBatch ?? max(batch, min(256, max(test.count, 1)))
-        let model = try Model(layers: layers, input: input, device: device, maxBatch: maxBatch, seed: config.seed)
+        let model = try Model(layers: layers, input: input, device: device, maxBatch: maxBatch, seed: config.seed,
+                              training: selfUpdating == nil)
         let custom = try stages?(model, train, samplers)
+        let updating = try selfUpdating?(model, train, samplers.count)
         let trainer = try Trainer(model: model, config: config, train: train, samplers: samplers,
-                                  source: custom?.source, transforms: custom?.transforms)
+                                  source: custom?.source, transforms: custom?.transforms, selfUpdating: updating)
+        let optimizerDescription = updating.map { "\($0)" } ?? config.optimizer.description
 
         // Everything that makes a resumed run the same run besides model, optimizer and seed
         // (which `Trainer.restore` checks): the data, its split and scaling, and the
@@ -91,7 +111,7 @@ public struct SupervisedRun {
             "classes": trainSet.classes.joined(separator: "\u{1F}"), "scale": data.scale.rawValue,
             "features": String(trainSet.featureCount), "data": source, "test": data.test ?? "",
             "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
-            "optimizer_config": config.optimizer.description, "schedule": config.schedule.description,
+            "optimizer_config": optimizerDescription, "schedule": config.schedule.description,
             "batch_size": options.batchSize.description, "sampling": sampling.rawValue,
             "workers": String(options.workers), "partition": options.partition,
         ]
@@ -120,7 +140,7 @@ public struct SupervisedRun {
         start.add("classes", trainSet.classes.count)
         start.add("model", spec.description)
         start.add("parameters", model.parameterCount)
-        start.add("optimizer", config.optimizer.description)
+        start.add("optimizer", optimizerDescription)
         start.add("schedule", config.schedule.description)
         start.add("epochs", config.epochs)
         start.add("batch_size", options.batchSize.description)
@@ -137,7 +157,7 @@ public struct SupervisedRun {
             Console.line("data: \(source): \(trainSet.count) train, \(testSet.count) test, "
                          + "\(trainSet.featureCount) features, \(trainSet.classes.count) classes")
             Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
-            Console.line("optimizer: \(config.optimizer.description), schedule \(config.schedule), "
+            Console.line("optimizer: \(optimizerDescription), schedule \(config.schedule), "
                          + "batch \(options.batchSize), seed \(config.seed)")
             if sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
                 Console.line("step: \(samplers[0])" + (options.workers > 1 ? " on each of \(options.workers) workers "
@@ -270,7 +290,7 @@ public struct SupervisedRun {
     }
 
     private func plotTitle(_ spec: ModelSpec) -> String {
-        "\(algorithm) · \(spec) · \(options.optimizerConfig.description) · \(device.kind.rawValue)"
+        "\(algorithm) · \(spec) · \(options.optimizerName(defaults)) · \(device.kind.rawValue)"
     }
 
     private func epochObject(_ record: EpochRecord, step: Int) -> JSONObject {

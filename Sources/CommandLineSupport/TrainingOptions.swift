@@ -51,21 +51,21 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Model: logreg, mlp:W1,W2,... (ReLU hidden layers) or cnn (the TF Privacy / Opacus MNIST convnet).")
     public var model: String = "mlp:512,256"
 
-    /// Epochs of the whole run, counting those of a resumed checkpoint.
-    @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint).")
-    public var epochs: Int = 20
+    /// Epochs of the whole run, counting those of a resumed checkpoint; nil for the algorithm's default.
+    @Option(help: "Epochs to train (in total, counting those of a resumed checkpoint). Default 20 (train zo: 50).")
+    public var epochs: Int?
 
     /// Samples per optimizer step (per worker), or `full`.
     @Option(help: "Mini-batch size (per worker), or full: every step takes each worker's whole partition (one step per epoch).")
     public var batchSize: BatchSize = .rows(64)
 
-    /// The base learning rate, before the schedule.
-    @Option(help: "Base learning rate.")
-    public var lr: Float = 0.1
+    /// The base learning rate, before the schedule; nil for the algorithm's default.
+    @Option(help: "Base learning rate. Default 0.1 (train zo: 0.002 for zo-sgd, 0.001 for zo-sign and zo-adamm).")
+    public var lr: Float?
 
-    /// The update rule.
-    @Option(help: "Update rule: sgd, momentum, adam, adamw, amsgrad or rmsprop.")
-    public var optimizer: OptimizerKind = .momentum
+    /// The update rule as typed; nil for the algorithm's default.
+    @Option(help: "Update rule: sgd, momentum, adam, adamw, amsgrad or rmsprop (default momentum); train zo: zo-sgd (default), zo-sign or zo-adamm.")
+    public var optimizer: String?
 
     /// The momentum coefficient; nil for the kind's default.
     @Option(help: "Momentum coefficient (default 0.9 for --optimizer momentum, else 0).")
@@ -75,8 +75,8 @@ public struct TrainingOptions: ParsableArguments {
     @Flag(help: "Nesterov momentum (SGD).")
     public var nesterov = false
 
-    /// The weight decay; nil for 5e-4, or AdamW's own default of 0.01.
-    @Option(help: "Weight decay: L2 for SGD/Adam/RMSprop (default 5e-4), decoupled for AdamW (default 0.01).")
+    /// The weight decay; nil for 5e-4, or AdamW's own default of 0.01 (train zo: 0).
+    @Option(help: "Weight decay: L2 for SGD/Adam/RMSprop (default 5e-4), decoupled for AdamW (default 0.01); train zo: MeZO's θ ← (1 − ηλ)θ (default 0).")
     public var weightDecay: Float?
 
     /// The learning-rate schedule as typed; `validate()` checks it parses.
@@ -130,16 +130,22 @@ public struct TrainingOptions: ParsableArguments {
     /// momentum, and that the schedule and model spec parse.
     /// - Throws: `ValidationError` naming the bad option.
     public func validate() throws {
-        guard epochs >= 0 && epochs <= 1_000_000 else { throw ValidationError("--epochs must be in 0...1000000") }
+        if let epochs, !(epochs >= 0 && epochs <= 1_000_000) { throw ValidationError("--epochs must be in 0...1000000") }
+        if let optimizer, OptimizerKind(rawValue: optimizer) == nil && !AlgorithmDefaults.zerothOrderRules.contains(optimizer) {
+            throw ValidationError("--optimizer must be one of "
+                                  + (OptimizerKind.allCases.map(\.rawValue) + AlgorithmDefaults.zerothOrderRules)
+                                    .joined(separator: ", ") + ", not '\(optimizer)'")
+        }
         if case .rows(let rows) = batchSize, !(rows > 0 && rows < 1 << 24) {
             throw ValidationError("--batch-size must be in 1...\((1 << 24) - 1) or full")
         }
-        guard lr >= 0 && lr.isFinite else { throw ValidationError("--lr must be a non-negative number") }
+        if let lr, !(lr >= 0 && lr.isFinite) { throw ValidationError("--lr must be a non-negative number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
             throw ValidationError("--weight-decay must be non-negative")
         }
-        if nesterov && (![.sgd, .momentum].contains(optimizer) || optimizerConfig.effectiveMomentum == 0) {
+        if nesterov && (![.sgd, .momentum].contains(optimizerConfig(.firstOrder).kind)
+                        || optimizerConfig(.firstOrder).effectiveMomentum == 0) {
             throw ValidationError("--nesterov needs SGD with momentum (--optimizer momentum, or sgd with --momentum M)")
         }
         guard LearningRateSchedule(argument: schedule) != nil else {
@@ -158,19 +164,62 @@ public struct TrainingOptions: ParsableArguments {
     /// The parsed `--partition`; nil when it does not parse.
     public var partitioning: Partitioning? { Partitioning(argument: partition) }
 
-    /// The optimizer these options describe, with weight decay 5e-4 unless given (AdamW: 0.01).
-    public var optimizerConfig: OptimizerConfig {
+    /// The update rule's name in force: `--optimizer`, else the algorithm's default.
+    public func optimizerName(_ defaults: AlgorithmDefaults) -> String { optimizer ?? defaults.optimizer }
+
+    /// The learning rate in force.
+    public func learningRate(_ defaults: AlgorithmDefaults) -> Float {
+        lr ?? defaults.learningRate(optimizerName(defaults))
+    }
+
+    /// The epochs in force.
+    public func epochCount(_ defaults: AlgorithmDefaults) -> Int { epochs ?? defaults.epochs }
+
+    /// The first-order optimizer these options describe, with weight decay 5e-4 unless given
+    /// (AdamW: 0.01). A zeroth-order rule, which updates the parameters itself, gives plain SGD
+    /// at its learning rate (the trainer's optimizer then keeps no state and never runs).
+    public func optimizerConfig(_ defaults: AlgorithmDefaults) -> OptimizerConfig {
         // 5e-4 for the SGD family is what makes the defaults reach 94% on MNIST-5k; AdamW keeps
         // PyTorch's 0.01, which the library applies when none is given.
-        OptimizerConfig(kind: optimizer, learningRate: lr, momentum: momentum, nesterov: nesterov,
-                        weightDecay: weightDecay ?? (optimizer == .adamw ? nil : 5e-4))
+        let kind = OptimizerKind(rawValue: optimizerName(defaults)) ?? .sgd
+        return OptimizerConfig(kind: kind, learningRate: learningRate(defaults), momentum: momentum, nesterov: nesterov,
+                               weightDecay: weightDecay ?? (kind == .adamw ? nil : defaults.weightDecay))
     }
 
     /// The trainer settings these options describe; call after `validate()`.
-    public var trainingConfig: TrainingConfig {
+    public func trainingConfig(_ defaults: AlgorithmDefaults) -> TrainingConfig {
         // A full batch is sized by the data when the samplers are built; the trainer's own default
         // sampler (unused then) gets the largest batch the options allow.
-        TrainingConfig(epochs: epochs, batchSize: batchSize.rows(of: (1 << 24) - 1), seed: seed, optimizer: optimizerConfig,
+        TrainingConfig(epochs: epochCount(defaults), batchSize: batchSize.rows(of: (1 << 24) - 1), seed: seed,
+                       optimizer: optimizerConfig(defaults),
                        schedule: LearningRateSchedule(argument: schedule) ?? .constant)
     }
+}
+
+/// The defaults of the options an algorithm sets differently: zeroth-order training learns from
+/// function values alone and needs more, smaller steps than back-propagation.
+public struct AlgorithmDefaults: Sendable {
+    /// The update rule without `--optimizer`.
+    public var optimizer: String
+    /// The names `--optimizer` may take for this algorithm.
+    public var optimizers: [String]
+    /// Weight decay without `--weight-decay` (AdamW keeps its own 0.01).
+    public var weightDecay: Float
+    /// Epochs without `--epochs`.
+    public var epochs: Int
+    /// The learning rate of each rule without `--lr`.
+    public var learningRate: @Sendable (String) -> Float
+
+    /// The zeroth-order rules' names.
+    public static let zerothOrderRules = ["zo-sgd", "zo-sign", "zo-adamm"]
+
+    /// Back-propagation's: SGD with momentum 0.9 at 0.1, weight decay 5e-4, 20 epochs.
+    public static let firstOrder = AlgorithmDefaults(
+        optimizer: OptimizerKind.momentum.rawValue, optimizers: OptimizerKind.allCases.map(\.rawValue),
+        weightDecay: 5e-4, epochs: 20, learningRate: { _ in 0.1 })
+
+    /// `train zo`'s: ZO-SGD, no weight decay, 50 epochs, a rate per rule.
+    public static let zerothOrder = AlgorithmDefaults(
+        optimizer: "zo-sgd", optimizers: zerothOrderRules, weightDecay: 0, epochs: 50,
+        learningRate: { $0 == "zo-sgd" ? 0.002 : 0.001 })
 }

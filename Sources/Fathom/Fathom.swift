@@ -1,5 +1,5 @@
 // The library users link: one import for the device layer, data sets, training, privacy
-// accounting and artifacts.
+// accounting, zeroth-order optimisation and artifacts.
 @_exported import Artifacts
 @_exported import Compression
 @_exported import Compute
@@ -7,3 +7,4 @@
 @_exported import Philox
 @_exported import Privacy
 @_exported import Training
+@_exported import ZerothOrder

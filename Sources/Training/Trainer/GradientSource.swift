@@ -44,3 +44,30 @@ public final class BackpropGradient: GradientSource {
         }
     }
 }
+
+/// A gradient source whose estimate never becomes a gradient buffer, so the model can be
+/// inference-only: zeroth-order training in place (MeZO-style), where a step's estimate is a
+/// step seed and a few scalars on the device, and the source applies the update itself
+/// (θ ← θ + Σ_j (restore_j − η·g_j)·u_j in one pass). The trainer calls `evaluate` for every
+/// worker's batch, then `applyUpdate` once; there are no gradient transforms and no
+/// first-order optimizer in such a step.
+public protocol SelfUpdatingGradientSource: AnyObject, CustomStringConvertible {
+    /// The update rule's name, recorded in checkpoints (e.g. "zo-adamm").
+    var optimizerName: String { get }
+    /// Evaluates worker `worker`'s part of global step `step` on `rows` (its batch), adding the
+    /// loss at the current parameters to `statistics`.
+    /// - Parameters:
+    ///   - rows: the batch, an index-buffer slice bounded by the training rows.
+    ///   - worker: 0 ..< the worker count the source was built for.
+    ///   - scale: 1 / the batch's normaliser (the loss is a sum times it).
+    ///   - stepInEpoch: recorded when the loss is the epoch's first that is not finite.
+    ///   - step: the global step, which keys the directions.
+    func evaluate(rows: BufferSlice, worker: Int, scale: Float, statistics: BatchStatistics, stepInEpoch: Int,
+                  step: Int) throws
+    /// Applies global step `step` at `learningRate` once every worker has evaluated.
+    func applyUpdate(learningRate: Float, step: Int) throws
+    /// The state a checkpoint must hold to resume exactly (optimizer moments; empty for none).
+    func snapshot() throws -> [Float]
+    /// Restores `snapshot()`'s values.
+    func restore(_ state: [Float]) throws
+}

@@ -11,9 +11,8 @@ public final class LossPass {
     public let data: DeviceDataset
     private let batchLabels: DeviceBuffer
 
-    /// A pass of `model` (a training model) over `data`.
+    /// A pass of `model` over `data`; an inference-only model gives losses without gradients.
     public init(model: Model, data: DeviceDataset) throws {
-        precondition(model.isTrainable, "a loss pass with gradients needs a training model")
         precondition(data.shape.count == model.inputShape.count, "data and model input sizes differ")
         self.model = model
         self.data = data
@@ -21,11 +20,10 @@ public final class LossPass {
     }
 
     /// Calls `body(chunk, isFirst)` for consecutive micro-batches of `rows` of at most `maxBatch`
-    /// rows; for an empty batch zeroes the model's gradients instead (a step with no rows).
+    /// rows; for an empty batch zeroes the model's gradients (if any) instead (a step with no rows).
     public func forEachMicroBatch(_ rows: BufferSlice, _ body: (BufferSlice, Bool) throws -> Void) throws {
-        guard let gradients = model.gradients else { preconditionFailure("a loss pass needs a training model") }
         if rows.count == 0 {
-            try model.device.fill(gradients.whole, with: 0)
+            if let gradients = model.gradients { try model.device.fill(gradients.whole, with: 0) }
             return
         }
         var start = 0
@@ -37,9 +35,11 @@ public final class LossPass {
     }
 
     /// Gathers `rows` (at most `maxBatch`) into the model's input, runs the forward pass and the
-    /// loss, and leaves `gradientScale`·∂ℓ_i/∂logits in the model's output gradient.
+    /// loss, and leaves `gradientScale`·∂ℓ_i/∂logits in the model's output gradient (a training
+    /// model's, when `gradient` is true). Per-row losses are in `statistics.sampleLoss` afterwards;
+    /// `record` adds them to the totals.
     public func forwardAndLoss(rows: BufferSlice, gradientScale: Float, statistics: BatchStatistics,
-                               stepInEpoch: Int) throws {
+                               stepInEpoch: Int, gradient: Bool = true, record: Bool = true) throws {
         let batch = rows.count, device = model.device
         try device.gatherRows(data.features.whole, width: model.inputShape.count, indices: rows,
                               into: model.inputSlice(batch: batch))
@@ -48,7 +48,7 @@ public final class LossPass {
         try device.softmaxCrossEntropy(
             logits: logits, labels: batchLabels.slice(0, batch), rows: batch, classes: model.outputShape.count,
             loss: statistics.sampleLoss.slice(0, batch), correct: statistics.sampleCorrect.slice(0, batch),
-            gradient: model.outputGradientSlice(batch: batch), scale: gradientScale)
-        try statistics.accumulate(rows: batch, step: stepInEpoch)
+            gradient: gradient && model.isTrainable ? model.outputGradientSlice(batch: batch) : nil, scale: gradientScale)
+        if record { try statistics.accumulate(rows: batch, step: stepInEpoch) }
     }
 }

@@ -57,8 +57,11 @@ public final class Trainer {
     public let train: DeviceDataset
     /// One sampler per worker; worker 0's sets the epoch length.
     public let samplers: [any BatchSampler]
-    /// The gradient source of every worker.
-    public let source: any GradientSource
+    /// The gradient source of every worker (nil when `selfUpdating` runs the step).
+    public let source: (any GradientSource)?
+    /// A source that applies its own update (zeroth-order training in place), instead of
+    /// `source`, the transforms and the optimizer.
+    public let selfUpdating: (any SelfUpdatingGradientSource)?
     /// Applied in order between the gradients and the update.
     public let transforms: [any GradientTransform]
     /// Completed epochs.
@@ -83,10 +86,15 @@ public final class Trainer {
     ///   - source: by default back-propagation (`BackpropGradient`).
     ///   - transforms: by default `WorkerMean` (which does nothing for one worker).
     /// - Throws: `ComputeError` when a buffer cannot be allocated.
+    ///   - selfUpdating: a source that updates the parameters itself (zeroth-order training in
+    ///     place); then `source` and `transforms` must be nil and `model` may be inference-only.
     public init(model: Model, config: TrainingConfig, train: DeviceDataset, samplers: [any BatchSampler]? = nil,
-                source: (any GradientSource)? = nil, transforms: [any GradientTransform]? = nil) throws {
+                source: (any GradientSource)? = nil, transforms: [any GradientTransform]? = nil,
+                selfUpdating: (any SelfUpdatingGradientSource)? = nil) throws {
         precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
-        precondition(model.isTrainable, "a trainer needs a training model")
+        precondition(selfUpdating == nil || (source == nil && transforms == nil),
+                     "a self-updating source replaces the gradient source, the transforms and the optimizer")
+        precondition(model.isTrainable || selfUpdating != nil, "a trainer needs a training model")
         let samplers = samplers ?? [ShuffleSampler(count: train.count, batchSize: config.batchSize, seed: config.seed)]
         precondition(!samplers.isEmpty, "a trainer needs at least one sampler")
         self.model = model
@@ -94,12 +102,13 @@ public final class Trainer {
         self.train = train
         self.samplers = samplers
         device = model.device
-        self.source = try source ?? BackpropGradient(model: model, data: train)
-        self.transforms = transforms ?? [WorkerMean(device: model.device)]
+        self.selfUpdating = selfUpdating
+        self.source = selfUpdating != nil ? nil : try source ?? BackpropGradient(model: model, data: train)
+        self.transforms = selfUpdating != nil ? [] : transforms ?? [WorkerMean(device: model.device)]
         optimizer = try Optimizer(config.optimizer, parameterCount: model.parameterCount, device: device)
         let largest = samplers.map(\.maximumBatchSize).max() ?? 0
         rows = try device.makeIndexBuffer(count: max(largest, 1), bound: max(train.count, 1))
-        slots = samplers.count > 1
+        slots = samplers.count > 1 && selfUpdating == nil
             ? try device.makeBuffer(count: bufferSize(samplers.count, model.parameterCount)) : nil
         statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
     }
@@ -136,7 +145,19 @@ public final class Trainer {
     ///   the epoch's first that is not finite.
     /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).
     public func trainStep(stepInEpoch: Int) throws {
-        guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
+        if let selfUpdating {
+            for (worker, sampler) in samplers.enumerated() {
+                let batch = sampler.batch(at: step)
+                try device.write(batch, to: rows.slice(0, batch.count))
+                try selfUpdating.evaluate(rows: rows.slice(0, batch.count), worker: worker,
+                                          scale: 1 / sampler.normaliser(batchSize: batch.count),
+                                          statistics: statistics, stepInEpoch: stepInEpoch, step: step)
+            }
+            try selfUpdating.applyUpdate(learningRate: learningRate, step: step)
+            step += 1
+            return
+        }
+        guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
         var scale: Float = 1
         for (worker, sampler) in samplers.enumerated() {
             let batch = sampler.batch(at: step)
@@ -161,19 +182,31 @@ public final class Trainer {
     ///   - stepInEpoch: recorded if this batch's loss is the epoch's first that is not finite.
     /// - Throws: `ComputeError` when a device call fails.
     public func step(indices: BufferSlice, stepInEpoch: Int) throws {
-        guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
         let scale = 1 / Float(max(indices.count, 1))
+        if let selfUpdating {
+            try selfUpdating.evaluate(rows: indices, worker: 0, scale: scale, statistics: statistics,
+                                      stepInEpoch: stepInEpoch, step: step)
+            try selfUpdating.applyUpdate(learningRate: learningRate, step: step)
+            step += 1
+            return
+        }
+        guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
         try source.computeGradient(rows: indices, scale: scale, statistics: statistics, stepInEpoch: stepInEpoch)
         try update(workerGradients: WorkerGradients(slots: gradients.whole, workers: 1,
                                                     parameterCount: model.parameterCount, result: gradients.whole,
                                                     scale: scale))
     }
 
+    /// The scheduled learning rate of the current step.
+    private var learningRate: Float {
+        config.schedule.rate(base: config.optimizer.learningRate, step: step, stepsPerEpoch: stepsPerEpoch,
+                             totalSteps: stepsPerEpoch * config.epochs)
+    }
+
     private func update(workerGradients: WorkerGradients) throws {
         for transform in transforms { try transform.apply(workerGradients, step: step) }
-        let rate = config.schedule.rate(base: config.optimizer.learningRate, step: step,
-                                        stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
-        try optimizer.update(parameters: model.parameters.whole, gradients: workerGradients.result, learningRate: rate)
+        try optimizer.update(parameters: model.parameters.whole, gradients: workerGradients.result,
+                             learningRate: learningRate)
         step += 1
     }
 
@@ -205,6 +238,9 @@ public final class Trainer {
 
     // MARK: - Checkpoints
 
+    /// The update rule's name as checkpoints record it.
+    private var optimizerName: String { selfUpdating?.optimizerName ?? config.optimizer.kind.rawValue }
+
     /// The complete training state after the epochs completed so far.
     /// - Parameters:
     ///   - modelSpec: the spec string the model was built from; `restore` compares it.
@@ -224,7 +260,8 @@ public final class Trainer {
             lengths.append(String(state.count))
         }
         if !transformState.isEmpty { metadata["transform_state"] = lengths.joined(separator: ",") }
-        return Checkpoint(modelSpec: modelSpec, optimizer: config.optimizer.kind.rawValue, epoch: epoch, step: step,
+        if let selfUpdating { transformState += try selfUpdating.snapshot() }
+        return Checkpoint(modelSpec: modelSpec, optimizer: optimizerName, epoch: epoch, step: step,
                           seed: config.seed, parameters: try device.download(model.parameters.whole),
                           optimizerState: state + transformState, metadata: metadata, history: history)
     }
@@ -244,10 +281,11 @@ public final class Trainer {
             throw refuse("it holds \(checkpoint.parameters.count) parameters, the model has \(model.parameterCount)")
         }
         let transformLengths = (checkpoint.metadata["transform_state"] ?? "").split(separator: ",").map { Int($0) ?? -1 }
-        guard checkpoint.optimizer == config.optimizer.kind.rawValue,
+        let sourceState = try selfUpdating?.snapshot().count ?? 0
+        guard checkpoint.optimizer == optimizerName,
               transformLengths.allSatisfy({ $0 >= 0 }), transformLengths.isEmpty || transformLengths.count == transforms.count,
-              checkpoint.optimizerState.count == optimizer.state.count + transformLengths.reduce(0, +) else {
-            throw refuse("it was written by optimizer '\(checkpoint.optimizer)', this run uses '\(config.optimizer.kind.rawValue)'")
+              checkpoint.optimizerState.count == optimizer.state.count + transformLengths.reduce(0, +) + sourceState else {
+            throw refuse("it was written by optimizer '\(checkpoint.optimizer)', this run uses '\(optimizerName)'")
         }
         guard checkpoint.seed == config.seed else {
             throw refuse("it was written with seed \(checkpoint.seed), this run uses \(config.seed)")
@@ -268,6 +306,7 @@ public final class Trainer {
             try transform.restore(Array(transformState.prefix(count)))
             transformState.removeFirst(count)
         }
+        try selfUpdating?.restore(transformState)
         epoch = checkpoint.epoch
         step = checkpoint.step
     }

@@ -1,0 +1,177 @@
+import Compute
+
+/// A black-box objective evaluated on the device, a batch of points at a time.
+public protocol ZOObjective: AnyObject {
+    /// Writes f(points[r]) into `values[r]` for r < `rows`; `points` holds `rows` points of the
+    /// minimiser's dimension, row-major.
+    func evaluate(points: BufferSlice, rows: Int, into values: BufferSlice) throws
+}
+
+/// Projected zeroth-order minimisation of `problems` independent vectors of `dimension`
+/// elements at once (one adversarial image per problem, or one universal perturbation): each
+/// iteration builds every problem's query points on the device, the objective evaluates them in
+/// one batch, and the estimate and the projected step (ZO-SGD, ZO-signSGD, ZO-AdaMM, clipped to a
+/// box) follow on the device without a read-back.
+///
+/// Query rows, `rowsPerProblem` per problem: row 0 is the current point x_b, then x_b + μu_j
+/// (forward differences) or x_b + μu_j, x_b − μu_j (central). Row 0 doubles as f(x) for forward
+/// differences and as the point a caller tracks (an attack's success).
+public final class ZOMinimizer {
+    public let device: any Device
+    public let dimension: Int
+    public let problems: Int
+    public let estimator: ZOEstimator
+    public let optimizer: ZOOptimizer
+    /// The seed of every iteration's directions.
+    public let seed: UInt64
+    /// The current points, problems × dimension.
+    public let x: DeviceBuffer
+    /// Per-element bounds of x (problems × dimension each), when constrained.
+    public let bounds: (lower: DeviceBuffer, upper: DeviceBuffer)?
+    /// This iteration's query points, (problems · rowsPerProblem) × dimension.
+    public let points: DeviceBuffer
+    /// Their function values, problems · rowsPerProblem.
+    public let values: DeviceBuffer
+    /// Iterations stepped so far.
+    public private(set) var iteration = 0
+
+    private let inverseNorms: DeviceBuffer
+    private let derivatives: DeviceBuffer
+    private let coefficients: DeviceBuffer
+    private let estimate: DeviceBuffer
+    private let state: DeviceBuffer?
+
+    /// A minimiser starting at `start` (problems × dimension floats).
+    /// - Parameters:
+    ///   - bounds: per-element lower and upper bounds of x, problems × dimension each; the start
+    ///     must lie inside.
+    /// - Throws: `ComputeError` when a buffer cannot be allocated or written.
+    public init(device: any Device, start: [Float], problems: Int, dimension: Int, estimator: ZOEstimator,
+                optimizer: ZOOptimizer, bounds: (lower: [Float], upper: [Float])? = nil, seed: UInt64) throws {
+        precondition(problems >= 1 && dimension >= 1 && start.count == problems * dimension,
+                     "a start point of problems × dimension floats")
+        precondition(problems <= 65_535, "at most 65,535 problems")
+        self.device = device
+        self.dimension = dimension
+        self.problems = problems
+        self.estimator = estimator
+        self.optimizer = optimizer
+        self.seed = seed
+        let n = problems * dimension, total = problems * estimator.directions
+        x = try device.upload(start)
+        if let bounds {
+            precondition(bounds.lower.count == n && bounds.upper.count == n, "bounds of problems × dimension floats")
+            self.bounds = (try device.upload(bounds.lower), try device.upload(bounds.upper))
+        } else {
+            self.bounds = nil
+        }
+        let rows = problems * (estimator.central ? 2 * estimator.directions + 1 : estimator.directions + 1)
+        points = try device.makeBuffer(count: bufferSize(rows, dimension))
+        values = try device.makeBuffer(count: rows)
+        inverseNorms = try device.makeBuffer(count: total)
+        derivatives = try device.makeBuffer(count: total)
+        coefficients = try device.makeBuffer(count: total)
+        estimate = try device.makeBuffer(count: n)
+        if optimizer.kind == .adamm {
+            let state = try device.makeBuffer(count: bufferSize(3, n))
+            // m = 0, v = v̂ = 1e-7: the reference code's start, which stands in for Adam's ε.
+            try device.fill(state.slice(0, n), with: 0)
+            try device.fill(state.slice(n, 2 * n), with: 1e-7)
+            self.state = state
+        } else {
+            state = nil
+        }
+    }
+
+    /// Query rows per problem: q + 1 (forward) or 2q + 1 (central, with the current point).
+    public var rowsPerProblem: Int { estimator.central ? 2 * estimator.directions + 1 : estimator.directions + 1 }
+    /// Query rows of an iteration.
+    public var rows: Int { problems * rowsPerProblem }
+
+    /// The directions of the current iteration (cyclic coordinates advance by q each iteration).
+    public var directions: DirectionSet {
+        let first = estimator.distribution == .cyclicCoordinate
+            ? UInt32(truncatingIfNeeded: iteration &* estimator.directions % dimension) : 0
+        return DirectionSet(estimator.distribution, stepSeed: DirectionSet.stepSeed(run: seed, step: iteration),
+                            dimension: dimension, problems: problems, directions: estimator.directions,
+                            firstDirection: first)
+    }
+
+    /// Writes this iteration's query points into `points`.
+    public func preparePoints() throws {
+        let set = directions, d = dimension, stride = rowsPerProblem * d
+        var centre = set
+        centre.directions = 1
+        let norms = set.distribution.isNormalised ? inverseNorms.whole : nil
+        if let norms { try device.zoInverseNorms(set, into: norms) }
+        try device.zoPerturb(centre, source: x.whole, sourceProblemStride: d, destination: points.whole,
+                             destinationProblemStride: stride, destinationDirectionStride: 0, inverseNorms: norms,
+                             scale: 0)
+        let mu = estimator.smoothing
+        let after = points.slice(d, points.count - d)
+        if estimator.central {
+            try device.zoPerturb(set, source: x.whole, sourceProblemStride: d, destination: after,
+                                 destinationProblemStride: stride, destinationDirectionStride: 2 * d,
+                                 inverseNorms: norms, scale: mu)
+            try device.zoPerturb(set, source: x.whole, sourceProblemStride: d, destination: points.slice(2 * d, points.count - 2 * d),
+                                 destinationProblemStride: stride, destinationDirectionStride: 2 * d,
+                                 inverseNorms: norms, scale: -mu)
+        } else {
+            try device.zoPerturb(set, source: x.whole, sourceProblemStride: d, destination: after,
+                                 destinationProblemStride: stride, destinationDirectionStride: d,
+                                 inverseNorms: norms, scale: mu)
+        }
+    }
+
+    /// Estimates the gradients from `values` (filled by the objective for the prepared points)
+    /// and takes one projected step at `rate`.
+    public func step(rate: Float) throws {
+        let set = directions, q = estimator.directions
+        // Central values skip each problem's row 0, the current point.
+        let layout = DifferenceLayout(directions: q, problems: problems, central: estimator.central,
+                                      stride: rowsPerProblem)
+        let first = estimator.central ? values.slice(1, values.count - 1) : values.whole
+        try device.zoCoefficients(first, layout: layout,
+                                  factor: estimator.factor(dimension: dimension, scale: 1, totalDirections: q),
+                                  restore: 0, weight: 1, sign: false, gradients: derivatives.whole,
+                                  coefficients: coefficients.whole)
+        try device.zoCombine(set, coefficients: coefficients.whole,
+                             inverseNorms: set.distribution.isNormalised ? inverseNorms.whole : nil, decay: 0,
+                             accumulate: false, into: estimate.whole)
+        let n = problems * dimension
+        let moments = state.map { s in (s.slice(0, n), s.slice(n, n), s.slice(2 * n, n)) }
+            ?? (estimate.whole, estimate.whole, estimate.whole)
+        try device.zoProjectedStep(
+            ZOProjectedStep(optimizer.kind.method, rate: rate, beta1: optimizer.beta1, beta2: optimizer.beta2),
+            x: x.whole, g: estimate.whole, m: moments.0, v: moments.1, vhat: moments.2,
+            bounds: bounds.map { ($0.lower.whole, $0.upper.whole) })
+        iteration += 1
+    }
+
+    /// One iteration: the points, their values from `objective`, the step at `rate`.
+    public func iterate(_ objective: any ZOObjective, rate: Float) throws {
+        try preparePoints()
+        try objective.evaluate(points: points.whole, rows: rows, into: values.whole)
+        try step(rate: rate)
+    }
+}
+
+/// A host function as a device objective: the points are read back, `function` runs on each,
+/// the values are written back (a sync per batch; for small problems and tests).
+public final class HostFunctionObjective: ZOObjective {
+    public let device: any Device
+    public let dimension: Int
+    public let function: ([Float]) -> Float
+
+    public init(device: any Device, dimension: Int, function: @escaping ([Float]) -> Float) {
+        self.device = device
+        self.dimension = dimension
+        self.function = function
+    }
+
+    public func evaluate(points: BufferSlice, rows: Int, into values: BufferSlice) throws {
+        let all = try device.download(points.buffer.slice(points.offset, rows * dimension))
+        let results = (0..<rows).map { r in function(Array(all[r * dimension..<(r + 1) * dimension])) }
+        try device.write(results, to: values.buffer.slice(values.offset, rows))
+    }
+}
