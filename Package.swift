@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "privacy", targets: ["privacy"]),
+        .executable(name: "attack", targets: ["attack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,6 +61,10 @@ let package = Package(
         .executableTarget(
             name: "privacy",
             dependencies: ["CommandLineSupport", "Privacy", "Artifacts",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "attack",
+            dependencies: ["CommandLineSupport", "ZerothOrder", "Compute", "Artifacts",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "bench",

@@ -109,6 +109,32 @@ struct KernelsBench: ParsableCommand {
                  inputs: [], outputs: [8 * ((params + 31) / 32), params], outputTypes: [.uint32], tolerance: 0) { d, b in
                 try d.signVote(b[0].whole, workers: 8, stride: (params + 31) / 32, into: b[1].whole, tie: .zero, key: noise)
             },
+            Case(family: "zo", name: "perturb_gaussian", shape: "535818 in place", bytes: 8 * Double(params),
+                 inputs: [params], outputs: [], tolerance: 0) { d, b in
+                try d.zoPerturb(DirectionSet(.gaussian, stepSeed: 5, dimension: params), source: b[0].whole,
+                                sourceProblemStride: 0, destination: b[0].whole, destinationProblemStride: 0,
+                                destinationDirectionStride: 0, inverseNorms: nil, scale: 1e-3)
+            },
+            Case(family: "zo", name: "perturb_rademacher", shape: "535818 in place", bytes: 8 * Double(params),
+                 inputs: [params], outputs: [], tolerance: 0) { d, b in
+                try d.zoPerturb(DirectionSet(.rademacher, stepSeed: 5, dimension: params), source: b[0].whole,
+                                sourceProblemStride: 0, destination: b[0].whole, destinationProblemStride: 0,
+                                destinationDirectionStride: 0, inverseNorms: nil, scale: 1e-3)
+            },
+            Case(family: "zo", name: "restore_and_update", shape: "535818 q=1", bytes: 8 * Double(params),
+                 inputs: [params, 1], outputs: [], tolerance: 0) { d, b in
+                try d.zoCombine(DirectionSet(.gaussian, stepSeed: 5, dimension: params), coefficients: b[1].whole,
+                                inverseNorms: nil, decay: 1, accumulate: true, into: b[0].whole)
+            },
+            Case(family: "zo", name: "inverse_norms", shape: "535818", bytes: 0,
+                 inputs: [], outputs: [1], tolerance: 0) { d, b in
+                try d.zoInverseNorms(DirectionSet(.sphere, stepSeed: 5, dimension: params), into: b[0].whole)
+            },
+            Case(family: "zo", name: "projected_adamm", shape: "50x784 box", bytes: 4 * 7 * 39_200,
+                 inputs: [39_200, 39_200, 39_200, 39_200, 39_200, 39_200, 39_200], outputs: []) { d, b in
+                try d.zoProjectedStep(ZOProjectedStep(.adamm, rate: 0.01), x: b[0].whole, g: b[1].whole, m: b[2].whole,
+                                      v: b[3].whole, vhat: b[4].whole, bounds: (b[5].whole, b[6].whole))
+            },
             Case(family: "random", name: "normal", shape: "535818", bytes: 4 * Double(params),
                  inputs: [], outputs: [params], tolerance: 0) { d, b in
                 try d.fillRandom(b[0].whole, .normal, key: noise, start: .start, scale: 1)
@@ -163,6 +189,9 @@ struct KernelsBench: ParsableCommand {
             }
             var values = randomFloats(count, seed: UInt64(10 + i))
             if (c.family == "optim" && i >= 2) || (c.name == "clip_and_scale" && i == 0) { values = values.map { abs($0) } }
+            // ZO-AdaMM's second moments are positive; the box is [−0.5, 0.5].
+            if c.name == "projected_adamm" && (i == 3 || i == 4) { values = values.map { abs($0) + 1e-7 } }
+            if c.name == "projected_adamm" && i >= 5 { values = [Float](repeating: i == 5 ? -0.5 : 0.5, count: count) }
             if c.name == "maxpool_backward" && i == 1 { values = values.indices.map { Float($0 * 7 % 4) } }
             buffers.append(try device.upload(values))
         }

@@ -65,6 +65,14 @@ public struct DataOptions: ParsableArguments {
     /// - Throws: `DataError` when a file cannot be read or parsed, or when the test file's
     ///   classes or feature count do not match the training data.
     public func load(seed: UInt64, imageShape: ImageShape? = nil) throws -> (train: Dataset, test: Dataset, source: String) {
+        let loaded = try loadScaled(seed: seed, imageShape: imageShape)
+        return (loaded.train, loaded.test, loaded.source)
+    }
+
+    /// `load`, with what the scaling did: the fitted scaler, and the range of the raw training
+    /// values over all features (an attack's valid pixel range, mapped through the scaler).
+    public func loadScaled(seed: UInt64, imageShape: ImageShape? = nil) throws
+        -> (train: Dataset, test: Dataset, source: String, scaler: FeatureScaler, rawRange: ClosedRange<Float>) {
         let options = LoadOptions(format: format, labelColumn: LabelColumn(argument: labelColumn) ?? .last,
                                   header: header, featureCount: features, labelsPath: labels)
         var all: Dataset
@@ -96,6 +104,7 @@ public struct DataOptions: ParsableArguments {
             (train, test) = DataSplit.split(all, testFraction: testFraction, seed: seed)
         }
         let scaler = FeatureScaler(fitting: train, mode: scale)
-        return (scaler.apply(to: train), scaler.apply(to: test), source)
+        let low = train.features.min() ?? 0, high = train.features.max() ?? 0
+        return (scaler.apply(to: train), scaler.apply(to: test), source, scaler, low...high)
     }
 }

@@ -108,34 +108,49 @@ public struct DirectionSet: Sendable, Hashable {
         }
     }
 
-    /// Values `128·tile ..< 128·tile + 128` of a direction (those below `dimension`) into
-    /// `out[0 ..< 128]`, eight Philox blocks at a time on vector lanes (bit for bit `value`).
-    func fillTile(problem: Int, direction: Int, tile: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        precondition(out.count >= 128, "a direction tile holds 128 values")
+    /// Values `128·tile ..< 128·tile + count` of a direction (count ≤ 128) into `out[0 ..< count]`
+    /// (the Gaussian ones a whole block at a time, so up to the next multiple of 4), eight Philox
+    /// blocks at a time on vector lanes where eight are needed (bit for bit `value`).
+    func fillTile(problem: Int, direction: Int, tile: Int, count: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        precondition(out.count >= 128 && count <= 128, "a direction tile holds 128 values")
         let key = key(problem: problem, direction: direction)
         switch distribution {
         case .gaussian, .sphere:
-            for group in 0..<4 {
-                let first = UInt64(tile * 32 + group * 8)
-                let z = PhiloxSIMD.normals(PhiloxSIMD.blocks(key, first: first))
-                for lane in 0..<8 {
-                    let base = (group * 8 + lane) * 4
-                    out[base] = z.1[lane]
-                    out[base + 1] = z.0[lane]
-                    out[base + 2] = z.3[lane]
-                    out[base + 3] = z.2[lane]
+            let blocks = (count + 3) / 4
+            var block = 0
+            while block < blocks {
+                let first = UInt64(tile * 32 + block)
+                if block + 8 <= blocks {
+                    let z = PhiloxSIMD.normals(PhiloxSIMD.blocks(key, first: first))
+                    for lane in 0..<8 {
+                        let base = (block + lane) * 4
+                        // cuRAND's order within each Box–Muller pair, as `value`.
+                        out[base] = z.1[lane]
+                        out[base + 1] = z.0[lane]
+                        out[base + 2] = z.3[lane]
+                        out[base + 3] = z.2[lane]
+                    }
+                    block += 8
+                } else {
+                    let z = PhiloxMaps.normals(key.block(first))
+                    let base = block * 4
+                    out[base] = z.1
+                    out[base + 1] = z.0
+                    out[base + 2] = z.3
+                    out[base + 3] = z.2
+                    block += 1
                 }
             }
         case .rademacher:
             let block = key.block(UInt64(tile))
-            for w in 0..<4 {
-                let word = PhiloxMaps.word(block, w)
-                for bit in 0..<32 { out[w * 32 + bit] = (word >> UInt32(bit)) & 1 == 1 ? -1 : 1 }
+            for e in 0..<count {
+                let word = PhiloxMaps.word(block, e / 32)
+                out[e] = (word >> UInt32(e % 32)) & 1 == 1 ? -1 : 1
             }
         case .randomCoordinate, .cyclicCoordinate:
-            for e in 0..<128 { out[e] = 0 }
+            for e in 0..<count { out[e] = 0 }
             let c = coordinate(problem: problem, direction: direction) - tile * 128
-            if c >= 0 && c < 128 { out[c] = 1 }
+            if c >= 0 && c < count { out[c] = 1 }
         }
     }
 

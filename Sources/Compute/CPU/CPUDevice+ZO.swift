@@ -18,8 +18,9 @@ extension CPUDevice {
                 for t in 0..<group { partial[t] = 0 }
                 tile.withUnsafeMutableBufferPointer { z in
                     for t in 0..<set.tiles {
-                        set.fillTile(problem: b, direction: j, tile: t, into: z)
-                        for e in 0..<min(128, n - t * 128) {
+                        let count = min(128, n - t * 128)
+                        set.fillTile(problem: b, direction: j, tile: t, count: count, into: z)
+                        for e in 0..<count {
                             let item = (t * 32 + e / 4) % group
                             partial[item] = partial[item] + z[e] * z[e]
                         }
@@ -57,7 +58,7 @@ extension CPUDevice {
                         continue
                     }
                     let c = set.distribution.isNormalised ? scale * (inverse?[b * set.directions + j] ?? 1) : scale
-                    set.fillTile(problem: b, direction: j, tile: t, into: z)
+                    set.fillTile(problem: b, direction: j, tile: t, count: count, into: z)
                     for e in 0..<count { to[e] = from[e] + c * z[e] }
                 }
             }
@@ -81,7 +82,7 @@ extension CPUDevice {
                     for j in 0..<q {
                         let a = coef[b * q + j]
                         let c = set.distribution.isNormalised ? a * (inverse?[b * q + j] ?? 1) : a
-                        set.fillTile(problem: b, direction: j, tile: t, into: z)
+                        set.fillTile(problem: b, direction: j, tile: t, count: count, into: z)
                         for e in 0..<count { acc[e] = acc[e] + c * z[e] }
                     }
                 }

@@ -10,12 +10,14 @@ import Glibc
 public final class CPUDevice: Device {
     /// Always `.cpu`.
     public let kind = DeviceKind.cpu
-    /// "OpenBLAS (N threads)".
+    /// "OpenBLAS Zen (N threads)": the kernel set OpenBLAS chose for this CPU, whose rounding
+    /// the CPU results depend on, and its thread count.
     public let name: String
 
     /// The CPU device; OpenBLAS uses its own thread count (`OPENBLAS_NUM_THREADS`).
     public init() {
-        name = "OpenBLAS (\(openblas_get_num_threads()) threads)"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown core"
+        name = "OpenBLAS \(core) (\(openblas_get_num_threads()) threads)"
     }
 
     public func makeBuffer(count: Int, of type: ElementType, indexBound: Int?) throws -> DeviceBuffer {

@@ -251,7 +251,8 @@ public final class Trainer {
     public func checkpoint(modelSpec: String, history: [EpochRecord], metadata: [String: String]) throws -> Checkpoint {
         let (state, optimizerStep) = try optimizer.snapshot()
         var metadata = metadata
-        metadata["optimizer_step"] = String(optimizerStep)
+        // A self-updating source's steps are the trainer's (the unused optimizer never stepped).
+        metadata["optimizer_step"] = String(selfUpdating == nil ? optimizerStep : step)
         // Transform state travels after the optimizer's, each transform's length in the metadata.
         var transformState: [Float] = [], lengths: [String] = []
         for transform in transforms {
@@ -299,7 +300,8 @@ public final class Trainer {
         }
         guard checkpoint.parameters.allSatisfy(\.isFinite) else { throw refuse("its parameters are not all finite") }
         try device.write(checkpoint.parameters, to: model.parameters.whole)
-        try optimizer.restore(state: Array(checkpoint.optimizerState.prefix(optimizer.state.count)), step: optimizerStep)
+        try optimizer.restore(state: Array(checkpoint.optimizerState.prefix(optimizer.state.count)),
+                              step: selfUpdating == nil ? optimizerStep : 0)
         var transformState = Array(checkpoint.optimizerState.dropFirst(optimizer.state.count))
         for (index, transform) in transforms.enumerated() {
             let count = index < transformLengths.count ? transformLengths[index] : 0
