@@ -68,7 +68,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "bench",
-            dependencies: ["CommandLineSupport", "Fathom",
+            dependencies: ["CommandLineSupport", "Fathom", "ZerothOrder",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench"),
 

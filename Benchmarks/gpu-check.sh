@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every GPU check in one script, for a session lent a GPU machine (the device tool). Here:
-#   ../shared/tools/gpu-bundle bench train
+#   ../shared/tools/gpu-bundle bench train attack
 #   (cd .gpu/debs && apt-get download -q libclblast1)     # CLBlast is dlopen'd: carry it by hand
 # then run with carry [".gpu"] and a timeout that leaves room for a rerun (the whole script is
 # sized for about 6 minutes on an H100/H200):
@@ -8,7 +8,8 @@
 # It lists the OpenCL and CUDA devices, compiles every kernel build for both runtimes, validates
 # every kernel family on each GPU runtime against the CPU (the Philox fills bit for bit), times
 # matmul on each beside CLBlast (OpenCL) and cuBLAS FP32 (CUDA, TF32 off), sweeps the matmul
-# tiles on CUDA, times a training step, and trains mlp:512,256 for 3 epochs on each runtime.
+# tiles on CUDA, times a training step and the zeroth-order kernels and step (bench zo), trains
+# mlp:512,256 for 3 epochs on each runtime, trains logreg by ZO-SGD, and attacks the trained mlp.
 # Each step writes JSON lines under $OUT (or ./gpu-results) and goes on when one fails.
 set -u
 out=${OUT:-gpu-results}
@@ -36,7 +37,10 @@ step sweep 120 bash .gpu/run .gpu/bench matmul --device cuda --sweep --repeats 5
   --shapes 256x512x784:nt,512x784x256:tn,256x256x512:nt,16x64x50176:tn,2048x2048x2048
 step step 60 bash .gpu/run .gpu/bench step --device gpu,cuda --repeats 20 --json
 step train-gpu 60 bash .gpu/run .gpu/train sgd --device gpu --epochs 3 --json
-step train-cuda 60 bash .gpu/run .gpu/train sgd --device cuda --epochs 3 --json
+step train-cuda 60 bash .gpu/run .gpu/train sgd --device cuda --epochs 3 --json --checkpoint "$out/mlp.ckpt"
+step zo 90 bash .gpu/run .gpu/bench zo --device gpu,cuda --repeats 20 --json
+step train-zo 60 bash .gpu/run .gpu/train zo --device cuda --model logreg --epochs 20 --json
+step attack 60 bash .gpu/run .gpu/attack --device cuda --checkpoint "$out/mlp.ckpt" --images 50 --iterations 1000 --json
 echo "== done in $(($(date +%s) - start)) s" >&2
 grep -h '"validated":false\|"compiled":false' "$out"/*.jsonl >&2 && echo "SOME RESULTS FAILED VALIDATION" >&2
 exit 0

@@ -84,7 +84,7 @@ public struct SupervisedRun {
         let clock = ContinuousClock()
         let started = clock.now
         let config = options.trainingConfig(defaults)
-        let spec = try ModelSpec(parsing: options.model)
+        let spec = try ModelSpec(parsing: options.modelSpec(defaults))
         let (trainSet, testSet, source) = try data.load(
             seed: config.seed, imageShape: spec == .cnn ? ImageShape(channels: 1, height: 28, width: 28) : nil)
         let train = try DeviceDataset(trainSet, device: device)

@@ -73,7 +73,7 @@ struct SignSGD: ParsableCommand {
 struct ZO: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zo",
-        abstract: "Zeroth-order training (MeZO-style ZO-SGD, ZO-signSGD, ZO-AdaMM) from loss values only, at inference memory: no gradients or activation gradients exist. Defaults (central Gaussian differences, q = 1, μ = 1e-3, zo-sgd at lr 0.002, batch 64, 50 epochs) reach about 80% on the embedded MNIST-5k with logreg and mlp:512,256.")
+        abstract: "Zeroth-order training (MeZO-style ZO-SGD, ZO-signSGD, ZO-AdaMM) from loss values only, at inference memory: no gradients or activation gradients exist. Defaults (mlp:64; central Gaussian differences, q = 1, μ = 1e-3; zo-sgd at lr 0.002, cosine, batch 64, 100 epochs) reach 78.8% test accuracy on the embedded MNIST-5k in 11 s on 2 CPU cores; --model logreg --lr 0.005 --epochs 200 reaches 83.6%.")
 
     @OptionGroup var device: DeviceOptions
     @OptionGroup var data: DataOptions
