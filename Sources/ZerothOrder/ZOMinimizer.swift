@@ -28,6 +28,10 @@ public final class ZOMinimizer {
     public let x: DeviceBuffer
     /// Per-element bounds of x (problems × dimension each), when constrained.
     public let bounds: (lower: DeviceBuffer, upper: DeviceBuffer)?
+    /// An ℓ2 ball each problem's x must stay in (centres problems × dimension), when constrained;
+    /// ZO-AdaMM projects in its √v̂ metric, the other rules in the Euclidean one (`BallProjection`).
+    /// The projection runs on the host (one read-back and write per iteration), then the box.
+    public let ball: (centres: [Float], radius: Float)?
     /// This iteration's query points, (problems · rowsPerProblem) × dimension.
     public let points: DeviceBuffer
     /// Their function values, problems · rowsPerProblem.
@@ -47,7 +51,8 @@ public final class ZOMinimizer {
     ///     must lie inside.
     /// - Throws: `ComputeError` when a buffer cannot be allocated or written.
     public init(device: any Device, start: [Float], problems: Int, dimension: Int, estimator: ZOEstimator,
-                optimizer: ZOOptimizer, bounds: (lower: [Float], upper: [Float])? = nil, seed: UInt64) throws {
+                optimizer: ZOOptimizer, bounds: (lower: [Float], upper: [Float])? = nil,
+                ball: (centres: [Float], radius: Float)? = nil, seed: UInt64) throws {
         precondition(problems >= 1 && dimension >= 1 && start.count == problems * dimension,
                      "a start point of problems × dimension floats")
         precondition(problems <= 65_535, "at most 65,535 problems")
@@ -65,6 +70,8 @@ public final class ZOMinimizer {
         } else {
             self.bounds = nil
         }
+        precondition(ball.map { $0.centres.count == n && $0.radius >= 0 } ?? true, "ball centres of problems × dimension floats")
+        self.ball = ball
         let rows = problems * (estimator.central ? 2 * estimator.directions + 1 : estimator.directions + 1)
         points = try device.makeBuffer(count: bufferSize(rows, dimension))
         values = try device.makeBuffer(count: rows)
@@ -144,8 +151,28 @@ public final class ZOMinimizer {
         try device.zoProjectedStep(
             ZOProjectedStep(optimizer.kind.method, rate: rate, beta1: optimizer.beta1, beta2: optimizer.beta2),
             x: x.whole, g: estimate.whole, m: moments.0, v: moments.1, vhat: moments.2,
-            bounds: bounds.map { ($0.lower.whole, $0.upper.whole) })
+            bounds: ball == nil ? bounds.map { ($0.lower.whole, $0.upper.whole) } : nil)
+        if let ball { try projectOntoBall(ball) }
         iteration += 1
+    }
+
+    /// Each problem's x onto its ball (ZO-AdaMM: in the √v̂ metric), then onto the box.
+    private func projectOntoBall(_ ball: (centres: [Float], radius: Float)) throws {
+        let n = problems * dimension
+        var points = try device.download(x.whole)
+        let metric = try state.map { try device.download($0.slice(2 * n, n)).map { $0.squareRoot() } }
+        let lower = try bounds.map { try device.download($0.lower.whole) }
+        let upper = try bounds.map { try device.download($0.upper.whole) }
+        for b in 0..<problems {
+            let range = b * dimension..<(b + 1) * dimension
+            var projected = BallProjection.project(Array(points[range]), centre: Array(ball.centres[range]),
+                                                   radius: ball.radius, weights: metric.map { Array($0[range]) })
+            if let lower, let upper {
+                for i in 0..<dimension { projected[i] = min(max(projected[i], lower[b * dimension + i]), upper[b * dimension + i]) }
+            }
+            points.replaceSubrange(range, with: projected)
+        }
+        try device.write(points, to: x.whole)
     }
 
     /// One iteration: the points, their values from `objective`, the step at `rate`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Training
 import ZerothOrder
 
 /// `train`: one subcommand per training algorithm.
@@ -85,8 +86,13 @@ struct ZO: ParsableCommand {
             let defaults = AlgorithmDefaults.zerothOrder
             let optimizer = zo.zoOptimizer(training.optimizerName(defaults),
                                            weightDecay: training.weightDecay ?? defaults.weightDecay)
+            // Workers exchange only their directional derivatives: the bytes are the model's size's
+            // business nowhere, and every epoch line says how many.
+            let exchanged: (Trainer) -> [(String, Double)] = { trainer in
+                [("exchanged_bytes_per_step", Double((trainer.selfUpdating as? ZerothOrderGradient)?.bytesExchangedPerStep ?? 0))]
+            }
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "zo",
-                              defaults: defaults,
+                              epochMetrics: training.workers > 1 ? exchanged : nil, defaults: defaults,
                               selfUpdating: { model, train, workers in
                                   try ZerothOrderGradient(model: model, data: train, estimator: zo.zoEstimator,
                                                           optimizer: optimizer, memory: zo.memory,

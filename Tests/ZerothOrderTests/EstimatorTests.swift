@@ -150,3 +150,48 @@ struct EstimatorTests {
         #expect(abs(capped[0] - 0.5) < 1e-9 && abs(capped[1] - 0.25) < 1e-9 && abs(capped[2] - 0.25) < 1e-9)
     }
 }
+
+@Suite("projections onto an ℓ2 ball")
+struct BallProjectionTests {
+    @Test("Euclidean: the scaled point; ZO-AdaMM's metric: on the sphere, with the KKT condition w_i(a_i − x_i) = λ(x_i − c_i)")
+    func kkt() {
+        let a: [Float] = [3, -1, 2, 0.5, -2], c: [Float] = [0.5, 0, 0, 0, 1], w: [Float] = [0.1, 2, 0.5, 1, 4]
+        let euclidean = BallProjection.project(a, centre: c, radius: 1)
+        let offset = zip(a, c).map { $0 - $1 }, norm = offset.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        expectClose(euclidean, zip(c, offset).map { $0 + $1 / norm }, atol: 1e-6, "Euclidean")
+        let weighted = BallProjection.project(a, centre: c, radius: 1, weights: w)
+        let radius = zip(weighted, c).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+        #expect(abs(radius - 1) < 1e-5, "on the sphere: \(radius)")
+        let lambdas = (0..<5).map { i -> Double in
+            let pull = Double(w[i]) * Double(a[i] - weighted[i])
+            return pull / Double(weighted[i] - c[i])
+        }
+        for l in lambdas { #expect(abs(l - lambdas[0]) < 1e-3 * abs(lambdas[0]), "one multiplier: \(lambdas)") }
+        // Inside the ball nothing moves.
+        #expect(BallProjection.project([0.6, 0.1, 0, 0, 1], centre: c, radius: 1, weights: w) == [0.6, 0.1, 0, 0, 1])
+    }
+
+    @Test("ZO-AdaMM (√v̂ metric) and ZO-SGD (Euclidean) converge to the ball-constrained optimum c·r/‖c‖",
+          arguments: [ZOOptimizerKind.adamm, .sgd])
+    func constrained(_ kind: ZOOptimizerKind) throws {
+        let d = 10
+        let target: [Float] = (0..<d).map { Float($0 % 4) - 1.2 }
+        let norm = target.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let solution = target.map { $0 / norm }
+        let minimizer = try ZOMinimizer(
+            device: Devices.cpu, start: [Float](repeating: 0, count: d), problems: 1, dimension: d,
+            estimator: ZOEstimator(.sphere, directions: 10, smoothing: 1e-3), optimizer: ZOOptimizer(kind, beta2: 0.5),
+            ball: ([Float](repeating: 0, count: d), 1), seed: 6)
+        let host = HostFunctionObjective(device: Devices.cpu, dimension: d) { x in
+            zip(x, target).reduce(0) { $0 + 0.5 * ($1.0 - $1.1) * ($1.0 - $1.1) }
+        }
+        var mean = [Float](repeating: 0, count: d)
+        for t in 0..<500 {
+            try minimizer.iterate(host, rate: 0.3 / Float(t + 1).squareRoot())
+            let x = try Devices.cpu.download(minimizer.x.whole)
+            #expect(x.reduce(0) { $0 + $1 * $1 }.squareRoot() <= 1 + 1e-5, "left the ball")
+            if t >= 400 { for i in 0..<d { mean[i] += x[i] / 100 } }
+        }
+        expectClose(mean, solution, atol: 0.08, "\(kind)")
+    }
+}

@@ -20,12 +20,13 @@ func blobs(count: Int, seed: UInt64) -> Dataset {
 /// A trainer of `spec` on `data` whose step is `ZerothOrderGradient` with these settings.
 func zerothOrderTrainer(_ spec: String, data: Dataset, device: any Device, estimator: ZOEstimator,
                         optimizer: ZOOptimizer, memory: ZOMemoryMode = .inPlace, samplers: [any BatchSampler]? = nil,
-                        rate: Float, epochs: Int = 1, batch: Int = 16) throws -> (Trainer, ZerothOrderGradient) {
+                        rate: Float, epochs: Int = 1, batch: Int = 16, maxBatch: Int? = nil) throws
+    -> (Trainer, ZerothOrderGradient) {
     let train = try DeviceDataset(data, device: device)
     let parsed = try ModelSpec(parsing: spec)
     let input = parsed.inputShape(for: train.shape)
     let model = try Model(layers: try parsed.layers(input: input, classes: 3), input: input, device: device,
-                          maxBatch: batch, seed: 2, training: false)
+                          maxBatch: maxBatch ?? batch, seed: 2, training: false)
     let source = try ZerothOrderGradient(model: model, data: train, estimator: estimator, optimizer: optimizer,
                                          memory: memory, seed: 9, workers: samplers?.count ?? 1)
     let config = TrainingConfig(epochs: epochs, batchSize: batch, seed: 9,
@@ -83,6 +84,24 @@ struct ZerothOrderTrainingTests {
                                    optimizer: ZOOptimizer(kind), rate: 0).0.model.parameters.whole)
         let moved = zip(initial, exact).map { abs($0 - $1) }.max() ?? 0
         #expect(moved > 1e-3, "the parameters moved by \(moved)")
+    }
+
+    @Test("micro-batches sum their losses at the same perturbation: accumulation is exact up to summation order")
+    func microBatches() throws {
+        let data = blobs(count: 16, seed: 6)
+        var finals: [[Float]] = []
+        for maxBatch in [16, 5] {
+            let (trainer, _) = try zerothOrderTrainer(
+                "mlp:6", data: data, device: Devices.cpu, estimator: ZOEstimator(.gaussian, directions: 2, smoothing: 1e-3),
+                optimizer: ZOOptimizer(.sgd), samplers: [FullBatchSampler(count: 16)], rate: 0.05, maxBatch: maxBatch)
+            for _ in 0..<5 { _ = try trainer.trainEpoch() }
+            finals.append(try Devices.cpu.download(trainer.model.parameters.whole))
+        }
+        expectClose(finals[1], finals[0], atol: 1e-6, rtol: 1e-5, "physical batches of 5 vs one of 16")
+        let initial = try Devices.cpu.download(
+            try zerothOrderTrainer("mlp:6", data: data, device: Devices.cpu, estimator: ZOEstimator(),
+                                   optimizer: ZOOptimizer(.sgd), rate: 0).0.model.parameters.whole)
+        #expect((zip(initial, finals[0]).map { abs($0 - $1) }.max() ?? 0) > 1e-4, "the parameters moved")
     }
 
     @Test("two workers with one direction each are one worker with two directions, bit for bit; the step exchanges 4·q·M bytes")
