@@ -137,7 +137,7 @@ public struct UniversalAttackSettings: Sendable, Hashable {
     public var kappa: Float
 
     public init(estimator: ZOEstimator = ZOEstimator(.sphere, directions: 10, smoothing: 0.005), iterations: Int = 500,
-                learningRate: Float = 0.02, ascentRate: Float = 0.01, lambda: Float = 5, epsilon: Float = 0.3,
+                learningRate: Float = 1, ascentRate: Float = 0.01, lambda: Float = 5, epsilon: Float = 0.3,
                 kappa: Float = 1e-10) {
         self.estimator = estimator
         self.iterations = iterations

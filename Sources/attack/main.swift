@@ -39,7 +39,7 @@ struct Attack: ParsableCommand {
     @Option(help: "Directions: sphere (the paper's), gaussian, rademacher or coordinate.")
     var estimator: EstimatorName = .sphere
 
-    @Option(help: "Learning rate α (decayed as α/√(t + 1)) for every method; by default each method's own (zo-sgd 0.001, zo-sign 0.02, zo-adamm 0.05: each reaches ≥ 98% success on the embedded data's mlp:512,256 in 1000 iterations).")
+    @Option(help: "Learning rate α (decayed as α/√(t + 1)) for every method (--universal: of the descent on δ, default 1); by default each method's own (zo-sgd 0.001, zo-sign 0.02, zo-adamm 0.05: each reaches ≥ 98% success on the embedded data's mlp:512,256 in 1000 iterations).")
     var lr: Float?
 
     @Option(help: "c, the weight of the margin loss against the ℓ2 distortion.")
@@ -148,7 +148,7 @@ struct Attack: ParsableCommand {
                 keptLabels.append(label)
             }
         }
-        let settings = UniversalAttackSettings(estimator: estimator, iterations: iterations, learningRate: lr ?? 0.02,
+        let settings = UniversalAttackSettings(estimator: estimator, iterations: iterations, learningRate: lr ?? 1,
                                                epsilon: epsilon)
         if !json {
             Console.line("ensemble: \(paths.joined(separator: ", ")), \(keptLabels.count) images all classify correctly, "
