@@ -178,6 +178,10 @@ public enum UniversalAttack {
         let clock = ContinuousClock(), started = clock.now
         let d = models[0].inputShape.count, k = models.count
         let eps = settings.epsilon
+        guard !labels.isEmpty else {
+            return UniversalAttackReport(minMax: minMax, images: 0, successRates: [Double](repeating: .nan, count: k),
+                                         weights: [Float](repeating: 1 / Float(k), count: k), linf: 0, l2: 0, seconds: 0)
+        }
         let minimizer = try ZOMinimizer(
             device: models[0].device, start: [Float](repeating: 0, count: d), problems: 1, dimension: d,
             estimator: settings.estimator, optimizer: ZOOptimizer(.sgd),
