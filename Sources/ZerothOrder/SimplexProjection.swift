@@ -11,7 +11,8 @@ public enum SimplexProjection {
         // The mass is non-increasing in τ: at min(a) − 1 every term is at least min(1, upper), so
         // the sum is at least 1 (upper·count ≥ 1); at max(a) it is 0.
         var low = (a.min() ?? 0) - 1, high = a.max() ?? 0
-        while high - low > tolerance {
+        // At most 200 halvings: past |a| ≈ 8192 the spacing of doubles exceeds a tight tolerance.
+        for _ in 0..<200 where high - low > tolerance {
             let mid = (low + high) / 2
             if mass(mid) > 1 { low = mid } else { high = mid }
         }

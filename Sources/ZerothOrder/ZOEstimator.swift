@@ -44,6 +44,9 @@ public struct ZOEstimator: Sendable, Hashable, CustomStringConvertible {
 
     /// Function evaluations per direction set of one problem: q + 1 (forward) or 2q (central).
     public var evaluations: Int { central ? 2 * directions : directions + 1 }
+    /// Query rows of one problem in `ZOMinimizer`, which also evaluates the current point:
+    /// q + 1 (forward) or 2q + 1 (central).
+    public var queryRows: Int { central ? 2 * directions + 1 : directions + 1 }
 
     /// The layout of one problem's function values.
     public func layout(problems: Int = 1) -> DifferenceLayout {

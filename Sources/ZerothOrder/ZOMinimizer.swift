@@ -72,7 +72,7 @@ public final class ZOMinimizer {
         }
         precondition(ball.map { $0.centres.count == n && $0.radius >= 0 } ?? true, "ball centres of problems × dimension floats")
         self.ball = ball
-        let rows = problems * (estimator.central ? 2 * estimator.directions + 1 : estimator.directions + 1)
+        let rows = problems * estimator.queryRows
         points = try device.makeBuffer(count: bufferSize(rows, dimension))
         values = try device.makeBuffer(count: rows)
         inverseNorms = try device.makeBuffer(count: total)
@@ -91,7 +91,7 @@ public final class ZOMinimizer {
     }
 
     /// Query rows per problem: q + 1 (forward) or 2q + 1 (central, with the current point).
-    public var rowsPerProblem: Int { estimator.central ? 2 * estimator.directions + 1 : estimator.directions + 1 }
+    public var rowsPerProblem: Int { estimator.queryRows }
     /// Query rows of an iteration.
     public var rows: Int { problems * rowsPerProblem }
 

@@ -48,8 +48,9 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
     private let unit: DeviceBuffer?
     /// ZO-AdaMM's m, v and v̂, slot-major.
     private let state: DeviceBuffer?
-    /// Each worker's loss normaliser in the current step.
+    /// Each worker's loss normaliser in the current step, and whether it has evaluated.
     private var scales: [Float]
+    private var evaluated: [Bool]
 
     /// A source for `model` (inference-only or not) over `data`, for `workers` workers.
     /// - Throws: `ComputeError` when a buffer cannot be allocated.
@@ -85,6 +86,7 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
             state = nil
         }
         scales = [Float](repeating: 1, count: workers)
+        evaluated = [Bool](repeating: false, count: workers)
     }
 
     public var optimizerName: String { optimizer.kind.rawValue }
@@ -128,6 +130,7 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
                          step: Int) throws {
         precondition(worker >= 0 && worker < workers, "worker \(worker) of \(workers)")
         scales[worker] = scale
+        evaluated[worker] = true
         let q = estimator.directions, mu = estimator.smoothing
         let set = directions(step: step, worker: worker)
         let theta = model.parameters.whole
@@ -194,13 +197,17 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
     }
 
     public func applyUpdate(learningRate: Float, step: Int) throws {
+        precondition(evaluated.allSatisfy { $0 }, "every one of the \(workers) workers evaluates before the update")
+        evaluated = [Bool](repeating: false, count: workers)
         let q = estimator.directions, p = model.parameterCount, total = workers * q
         let theta = model.parameters.whole
         let stores = optimizer.kind != .sgd
         let fused = !stores && memory != .exact
         for w in 0..<workers {
-            // The fused restore undoes the last direction's offset: +μ (forward) or −μ (central).
-            let restore = fused && w == workers - 1 ? (estimator.central ? estimator.smoothing : -estimator.smoothing) : 0
+            // The fused restore undoes the last direction's offset (+μ forward, −μ central) after
+            // the decay scales it too, so the decay acts on the restored parameters as in MeZO.
+            let offset = estimator.central ? -estimator.smoothing : estimator.smoothing
+            let restore = fused && w == workers - 1 ? -offset * (1 - learningRate * optimizer.weightDecay) : 0
             try device.zoCoefficients(
                 values.slice(w * estimator.layout().stride, estimator.layout().stride), layout: estimator.layout(),
                 factor: estimator.factor(dimension: p, scale: scales[w], totalDirections: total), restore: restore,

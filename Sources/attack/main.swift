@@ -84,7 +84,7 @@ struct Attack: ParsableCommand {
                 try runUniversal(device: opened, estimator: estimatorSettings)
                 return
             }
-            let rows = estimatorSettings.evaluations
+            let rows = estimatorSettings.queryRows
             // Whole images' query rows a forward pass, about 512 rows.
             let target = try AttackTarget.load(path: checkpoint ?? "", dataPath: data, device: opened,
                                                maxBatch: max(rows, 512 / rows * rows))
@@ -129,10 +129,13 @@ struct Attack: ParsableCommand {
 
     private func runUniversal(device: any Device, estimator: ZOEstimator) throws {
         let paths = (ensemble ?? "").split(separator: ",").map(String.init)
-        let candidates = estimator.evaluations
-        let targets = try paths.map { try AttackTarget.load(path: $0, dataPath: data, device: device, maxBatch: 512 / candidates * candidates) }
+        let candidates = estimator.queryRows
+        let targets = try paths.map {
+            try AttackTarget.load(path: $0, dataPath: data, device: device, maxBatch: max(candidates, 512 / candidates * candidates))
+        }
         let first = targets[0]
-        for target in targets.dropFirst() where target.test.labels != first.test.labels || target.lower != first.lower {
+        for target in targets.dropFirst()
+            where target.test.labels != first.test.labels || target.lower != first.lower || target.upper != first.upper {
             throw CommandFailure("\(paths.joined(separator: ", ")): the ensemble's models were trained on different data, splits or scalings",
                                  status: ExitStatus.dataError)
         }

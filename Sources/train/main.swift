@@ -84,6 +84,9 @@ struct ZO: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "train zo") {
             let defaults = AlgorithmDefaults.zerothOrder
+            guard training.workers * zo.directions <= 65_535 else {
+                throw CommandFailure("--workers × --directions must be at most 65535 directions a step", status: 64)
+            }
             let optimizer = zo.zoOptimizer(training.optimizerName(defaults),
                                            weightDecay: training.weightDecay ?? defaults.weightDecay)
             // Workers exchange only their directional derivatives: the bytes are the model's size's

@@ -55,7 +55,8 @@ public protocol SelfUpdatingGradientSource: AnyObject, CustomStringConvertible {
     /// The update rule's name, recorded in checkpoints (e.g. "zo-adamm").
     var optimizerName: String { get }
     /// Evaluates worker `worker`'s part of global step `step` on `rows` (its batch), adding the
-    /// loss at the current parameters to `statistics`.
+    /// loss at the current parameters (with central differences: at the first perturbed point)
+    /// to `statistics`.
     /// - Parameters:
     ///   - rows: the batch, an index-buffer slice bounded by the training rows.
     ///   - worker: 0 ..< the worker count the source was built for.
