@@ -25,6 +25,8 @@ public final class KernelDevice: Device, @unchecked Sendable {
     private let lock = Lock()
     /// Workspace of split-K products, grown on demand; the in-order queue makes reuse safe.
     private var scratchBuffer: DeviceBuffer?
+    /// Held while work on `scratchBuffer` is queued.
+    private let scratchLock = Lock()
     private var modules: [String: RawModule] = [:]
     private var functions: [String: RawFunction] = [:]
 
@@ -165,13 +167,17 @@ public final class KernelDevice: Device, @unchecked Sendable {
                            arguments: arguments.flatMap(\.launchArguments))
     }
 
-    /// The first `count` floats of the device's workspace, which later launches may overwrite
-    /// (kernels queued in order read it before that).
-    func scratch(count: Int) throws -> BufferSlice {
-        if let buffer = lock.withLock({ scratchBuffer }), buffer.count >= count { return buffer.slice(0, count) }
-        let buffer = try makeBuffer(count: max(count, 1 << 16))
-        lock.withLock { scratchBuffer = buffer }
-        return buffer.slice(0, count)
+    /// Runs `body` with the first `count` floats of the device's workspace, which nobody else
+    /// queues work on until `body` returns: the launches it queues (a split-K product and its
+    /// reduction) reach the in-order queue before any other thread's, so they read what they
+    /// wrote. (Threads sharing one device, as parallel tests do, once raced here.)
+    func withScratch<T>(count: Int, _ body: (BufferSlice) throws -> T) throws -> T {
+        try scratchLock.withLock {
+            if let buffer = scratchBuffer, buffer.count >= count { return try body(buffer.slice(0, count)) }
+            let buffer = try makeBuffer(count: max(count, 1 << 16))
+            scratchBuffer = buffer
+            return try body(buffer.slice(0, count))
+        }
     }
 
     /// Queues `function` of `build` over `count` independent work-items in groups of

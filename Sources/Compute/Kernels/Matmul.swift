@@ -107,17 +107,18 @@ extension KernelDevice {
                                .int(batch.strideC), .int(1), .int(sliceK)])
             } else {
                 let plane = shape.m * shape.n
-                let workspace = try scratch(count: try bufferSize(items * slices, plane))
-                try launch(build, "sgemm", groups: [groups.0, groups.1, items * slices], groupSize: groupSize + [1],
-                           [.int(shape.m), .int(shape.n), .int(shape.k), .float(1), .slice(a)] + strides
-                            + [.slice(b)] + bStrides
-                            + [.float(0), .slice(workspace), .int(shape.n), .slice(workspace), .flag(false), .int(0),
-                               .int(batch.strideA), .int(batch.strideB), .int(plane), .int(slices), .int(sliceK)])
-                try launchLinear(build, "splitk_reduce", count: items * plane, [
-                    .int(shape.m), .int(shape.n), .int(items), .int(slices), .slice(workspace), .float(alpha),
-                    .float(beta), .slice(c), .int(shape.ldc), .int(batch.strideC), .slice(bias ?? c),
-                    .flag(bias != nil), .int(Int(activation.rawValue)),
-                ])
+                try withScratch(count: try bufferSize(items * slices, plane)) { workspace in
+                    try launch(build, "sgemm", groups: [groups.0, groups.1, items * slices], groupSize: groupSize + [1],
+                               [.int(shape.m), .int(shape.n), .int(shape.k), .float(1), .slice(a)] + strides
+                                + [.slice(b)] + bStrides
+                                + [.float(0), .slice(workspace), .int(shape.n), .slice(workspace), .flag(false), .int(0),
+                                   .int(batch.strideA), .int(batch.strideB), .int(plane), .int(slices), .int(sliceK)])
+                    try launchLinear(build, "splitk_reduce", count: items * plane, [
+                        .int(shape.m), .int(shape.n), .int(items), .int(slices), .slice(workspace), .float(alpha),
+                        .float(beta), .slice(c), .int(shape.ldc), .int(batch.strideC), .slice(bias ?? c),
+                        .flag(bias != nil), .int(Int(activation.rawValue)),
+                    ])
+                }
             }
             first += items
         }
