@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
         .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "Compression", dependencies: ["Training", "Compute", "Philox"]),
-        .target(name: "ZerothOrder", dependencies: ["Training", "Compute", "Philox"]),
+        .target(name: "ZerothOrder", dependencies: ["Training", "Compute", "Philox", "SystemIO"]),
         .target(name: "Fathom",
                 dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression",
                                "ZerothOrder"]),

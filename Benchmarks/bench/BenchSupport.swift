@@ -2,6 +2,7 @@ import ArgumentParser
 import Artifacts
 import CommandLineSupport
 import Compute
+import SystemIO
 import Philox
 
 /// One line of bench output: a validated measurement of one kernel on one backend.

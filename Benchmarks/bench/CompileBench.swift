@@ -2,6 +2,7 @@ import ArgumentParser
 import Artifacts
 import CommandLineSupport
 import Compute
+import SystemIO
 
 /// `bench compile`: builds every kernel build of the registry for one runtime without running
 /// anything, so CI (no GPU) proves that each family compiles for CUDA through NVRTC, and a GPU

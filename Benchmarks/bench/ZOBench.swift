@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Compute
+import SystemIO
 import Datasets
 import Training
 import ZerothOrder

@@ -88,7 +88,6 @@ public struct AttackTarget {
     /// Up to `count` test rows the model classifies correctly, in a seeded random order: their
     /// features (row-major) and labels.
     public func correctlyClassified(_ count: Int, seed: UInt64) throws -> (images: [Float], labels: [Int32]) {
-        let d = test.featureCount, device = model.device
         var order = Array(0..<test.count)
         var rng = PhiloxStream(seed: seed, stream: PhiloxStream.Streams.sampling)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.nextUniform() * Float(i + 1)) % (i + 1)) }
@@ -96,19 +95,33 @@ public struct AttackTarget {
         var start = 0
         while start < order.count && labels.count < count {
             let rows = Array(order[start..<min(start + model.maxBatch, order.count)])
-            try device.write(rows.flatMap { test.row($0) }, to: model.inputSlice(batch: rows.count))
-            let logits = try device.download(try model.forward(batch: rows.count))
-            let classes = model.outputShape.count
-            for (r, row) in rows.enumerated() where labels.count < count {
-                let z = logits[r * classes..<(r + 1) * classes]
-                let predicted = z.indices.max { z[$0] < z[$1] }.map { $0 - r * classes } ?? -1
-                if predicted == Int(test.labels[row]) {
-                    images += test.row(row)
-                    labels.append(test.labels[row])
-                }
+            let predicted = try predictions(rows.flatMap { test.row($0) })
+            for (row, prediction) in zip(rows, predicted) where labels.count < count && prediction == Int(test.labels[row]) {
+                images += test.row(row)
+                labels.append(test.labels[row])
             }
             start += rows.count
         }
         return (images, labels)
+    }
+
+    /// The model's class (first arg-max of the logits) for each row of `features` (rows × d,
+    /// scaled as the model's input), in batches of its `maxBatch`.
+    public func predictions(_ features: [Float]) throws -> [Int] {
+        let d = model.inputShape.count, classes = model.outputShape.count, device = model.device
+        precondition(d > 0 && features.count % d == 0, "rows of \(d) features")
+        var result: [Int] = []
+        var first = 0
+        while first < features.count / d {
+            let rows = min(model.maxBatch, features.count / d - first)
+            try device.write(Array(features[first * d..<(first + rows) * d]), to: model.inputSlice(batch: rows))
+            let logits = try device.download(try model.forward(batch: rows))
+            for r in 0..<rows {
+                let z = logits[r * classes..<(r + 1) * classes]
+                result.append((z.indices.max { z[$0] < z[$1] } ?? r * classes) - r * classes)
+            }
+            first += rows
+        }
+        return result
     }
 }

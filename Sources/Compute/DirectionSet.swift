@@ -269,6 +269,14 @@ func checkAttackObjective(logits: BufferSlice, labels: BufferSlice, points: Buff
     precondition((labels.buffer.indexBound ?? Int.max) <= classes, "attack labels may exceed the classes")
 }
 
+/// The operand checks of `attackTrack`.
+func checkAttackTrack(problems: Int, rowsPerProblem: Int, margins: BufferSlice, distortions: BufferSlice,
+                      firstIteration: BufferSlice, firstDistortion: BufferSlice) {
+    precondition(margins.count >= problems * rowsPerProblem && distortions.count >= problems * rowsPerProblem
+                    && firstIteration.count >= problems && firstDistortion.count >= problems,
+                 "attack tracking operands too small")
+}
+
 /// The operand checks of `attackBroadcast`.
 func checkBroadcast(images: BufferSlice, count: Int, deltas: BufferSlice, candidates: Int, dimension: Int,
                     lower: BufferSlice, upper: BufferSlice, out: BufferSlice) {

@@ -1,4 +1,5 @@
 import Compute
+import SystemIO
 import Training
 
 /// Settings of a per-image black-box attack (the ZO-AdaMM paper's comparison: sphere
@@ -109,10 +110,4 @@ public enum BlackBoxAttack {
                             queriesPerIteration: rows, firstSuccess: iterations.map { Int($0) },
                             final: try device.download(minimizer.x.whole), seconds: seconds(clock.now - started))
     }
-}
-
-/// `duration` in seconds.
-func seconds(_ duration: Duration) -> Double {
-    let (whole, attoseconds) = duration.components
-    return Double(whole) + Double(attoseconds) * 1e-18
 }

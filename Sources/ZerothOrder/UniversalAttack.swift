@@ -1,4 +1,5 @@
 import Compute
+import SystemIO
 import Training
 
 /// The loss of an ensemble on images under candidate universal perturbations: row (n, j) of

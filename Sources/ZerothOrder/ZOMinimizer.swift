@@ -43,7 +43,7 @@ public final class ZOMinimizer {
     private let derivatives: DeviceBuffer
     private let coefficients: DeviceBuffer
     private let estimate: DeviceBuffer
-    private let state: DeviceBuffer?
+    private let update: ProjectedUpdate
 
     /// A minimiser starting at `start` (problems × dimension floats).
     /// - Parameters:
@@ -79,15 +79,7 @@ public final class ZOMinimizer {
         derivatives = try device.makeBuffer(count: total)
         coefficients = try device.makeBuffer(count: total)
         estimate = try device.makeBuffer(count: n)
-        if optimizer.kind == .adamm {
-            let state = try device.makeBuffer(count: bufferSize(3, n))
-            // m = 0, v = v̂ = 1e-7: the reference code's start, which stands in for Adam's ε.
-            try device.fill(state.slice(0, n), with: 0)
-            try device.fill(state.slice(n, 2 * n), with: 1e-7)
-            self.state = state
-        } else {
-            state = nil
-        }
+        update = try ProjectedUpdate(device: device, optimizer: optimizer, count: n)
     }
 
     /// Query rows per problem: q + 1 (forward) or 2q + 1 (central, with the current point).
@@ -145,22 +137,17 @@ public final class ZOMinimizer {
         try device.zoCombine(set, coefficients: coefficients.whole,
                              inverseNorms: set.distribution.isNormalised ? inverseNorms.whole : nil, decay: 0,
                              accumulate: false, into: estimate.whole)
-        let n = problems * dimension
-        let moments = state.map { s in (s.slice(0, n), s.slice(n, n), s.slice(2 * n, n)) }
-            ?? (estimate.whole, estimate.whole, estimate.whole)
-        try device.zoProjectedStep(
-            ZOProjectedStep(optimizer.kind.method, rate: rate, beta1: optimizer.beta1, beta2: optimizer.beta2),
-            x: x.whole, g: estimate.whole, m: moments.0, v: moments.1, vhat: moments.2,
-            bounds: ball == nil ? bounds.map { ($0.lower.whole, $0.upper.whole) } : nil)
+        // With a ball the box comes after the ball's projection, on the host.
+        try update.apply(x: x.whole, g: estimate.whole, rate: rate,
+                         bounds: ball == nil ? bounds.map { ($0.lower.whole, $0.upper.whole) } : nil)
         if let ball { try projectOntoBall(ball) }
         iteration += 1
     }
 
     /// Each problem's x onto its ball (ZO-AdaMM: in the √v̂ metric), then onto the box.
     private func projectOntoBall(_ ball: (centres: [Float], radius: Float)) throws {
-        let n = problems * dimension
         var points = try device.download(x.whole)
-        let metric = try state.map { try device.download($0.slice(2 * n, n)).map { $0.squareRoot() } }
+        let metric = try update.maxSecondMoment.map { try device.download($0).map { $0.squareRoot() } }
         let lower = try bounds.map { try device.download($0.lower.whole) }
         let upper = try bounds.map { try device.download($0.upper.whole) }
         for b in 0..<problems {

@@ -40,14 +40,15 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
     private let coefficients: DeviceBuffer
     /// ĝ, for the rules that need it stored.
     private let estimate: DeviceBuffer?
-    /// The parameters the exact mode perturbs from.
+    /// The parameters the exact mode perturbs from, equal to them between steps (copied at the
+    /// start, after every update and after a restore).
     private let master: DeviceBuffer?
     /// The step's directions, (workers·q) × P, in the materialised mode; `unit` is the
     /// coefficient 1 that writes one of them.
     private let stored: DeviceBuffer?
     private let unit: DeviceBuffer?
-    /// ZO-AdaMM's m, v and v̂, slot-major.
-    private let state: DeviceBuffer?
+    /// The projected step of the stored-estimate rules (ZO-signSGD, ZO-AdaMM and its moments).
+    private let update: ProjectedUpdate?
     /// Each worker's loss normaliser in the current step, and whether it has evaluated.
     private var scales: [Float]
     private var evaluated: [Bool]
@@ -76,17 +77,10 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
         master = memory == .exact ? try device.makeBuffer(count: p) : nil
         stored = memory == .materialized ? try device.makeBuffer(count: bufferSize(total, p)) : nil
         unit = memory == .materialized ? try device.upload([1]) : nil
-        if optimizer.kind == .adamm {
-            let state = try device.makeBuffer(count: bufferSize(3, p))
-            // m = 0 and v = v̂ = 1e-7: the reference code's start, which replaces Adam's ε.
-            try device.fill(state.slice(0, p), with: 0)
-            try device.fill(state.slice(p, 2 * p), with: 1e-7)
-            self.state = state
-        } else {
-            state = nil
-        }
+        update = optimizer.kind == .sgd ? nil : try ProjectedUpdate(device: device, optimizer: optimizer, count: p)
         scales = [Float](repeating: 1, count: workers)
         evaluated = [Bool](repeating: false, count: workers)
+        if let master { try device.copy(model.parameters.whole, to: master.whole) }
     }
 
     public var optimizerName: String { optimizer.kind.rawValue }
@@ -99,7 +93,7 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
     /// Bytes of device memory the source adds to the model's (function values, per-direction
     /// scalars, ĝ, the exact mode's copy, stored directions, optimizer moments).
     public var memoryBytes: Int {
-        [values, inverseNorms, derivatives, coefficients, estimate, master, stored, unit, state]
+        [values, inverseNorms, derivatives, coefficients, estimate, master, stored, unit, update?.state]
             .compactMap { $0?.byteCount }.reduce(0, +)
     }
 
@@ -134,7 +128,6 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
         let q = estimator.directions, mu = estimator.smoothing
         let set = directions(step: step, worker: worker)
         let theta = model.parameters.whole
-        if let master, worker == 0 { try device.copy(theta, to: master.whole) }
         if set.distribution.isNormalised { try device.zoInverseNorms(set, into: inverseNorms.slice(worker * q, q)) }
         if let stored, let unit {
             for j in 0..<q {
@@ -227,7 +220,8 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
                                      accumulate: accumulate, into: out)
             }
         }
-        guard let estimate else {
+        guard let estimate, let update else {
+            // ZO-SGD: the exact mode updates its copy, which the parameters then follow.
             try combine(into: master?.whole ?? theta, decay: decay, accumulate: true)
             if let master { try device.copy(master.whole, to: theta) }
             return
@@ -236,25 +230,21 @@ public final class ZerothOrderGradient: SelfUpdatingGradientSource {
         if optimizer.weightDecay > 0 {
             try device.axpby(alpha: optimizer.weightDecay, x: theta, beta: 1, y: estimate.whole)
         }
-        let moments = state.map { s in (s.slice(0, p), s.slice(p, p), s.slice(2 * p, p)) }
-            ?? (estimate.whole, estimate.whole, estimate.whole)
-        try device.zoProjectedStep(
-            ZOProjectedStep(optimizer.kind.method, rate: learningRate, beta1: optimizer.beta1, beta2: optimizer.beta2),
-            x: theta, g: estimate.whole, m: moments.0, v: moments.1, vhat: moments.2, bounds: nil)
+        try update.apply(x: theta, g: estimate.whole, rate: learningRate, bounds: nil)
+        if let master { try device.copy(theta, to: master.whole) }
     }
 
-    public func snapshot() throws -> [Float] {
-        guard let state else { return [] }
-        return try device.download(state.whole)
-    }
+    public var stateCount: Int { update?.stateCount ?? 0 }
 
+    public func snapshot() throws -> [Float] { try update?.snapshot() ?? [] }
+
+    /// Restores the moments; the exact mode's copy takes the parameters the trainer has just
+    /// restored.
     public func restore(_ saved: [Float]) throws {
-        guard let state else {
+        if let update { try update.restore(saved) } else {
             precondition(saved.isEmpty, "\(optimizer.kind.rawValue) keeps no state")
-            return
         }
-        precondition(saved.count == state.count, "ZO-AdaMM state of \(saved.count) floats for \(state.count)")
-        try device.write(saved, to: state.whole)
+        if let master { try device.copy(model.parameters.whole, to: master.whole) }
     }
 
     /// Direction j of `set` alone.

@@ -142,14 +142,11 @@ struct Attack: ParsableCommand {
         // Images every model classifies correctly.
         let (x, labels) = try first.correctlyClassified(first.test.count, seed: seed)
         let d = first.test.featureCount
+        let others = try targets.dropFirst().map { try $0.predictions(x) }
         var kept: [Float] = [], keptLabels: [Int32] = []
-        for (i, label) in labels.enumerated() where keptLabels.count < images {
-            let image = Array(x[i * d..<(i + 1) * d])
-            let correct = try targets.dropFirst().allSatisfy { try $0.classifies(image, as: label) }
-            if correct {
-                kept += image
-                keptLabels.append(label)
-            }
+        for (i, label) in labels.enumerated() where keptLabels.count < images && others.allSatisfy({ $0[i] == Int(label) }) {
+            kept += x[i * d..<(i + 1) * d]
+            keptLabels.append(label)
         }
         let settings = UniversalAttackSettings(estimator: estimator, iterations: iterations, learningRate: lr ?? 1,
                                                epsilon: epsilon)
@@ -183,16 +180,6 @@ struct Attack: ParsableCommand {
 
     private func pad(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(width - text.count, 0))
-    }
-}
-
-extension AttackTarget {
-    /// Whether the model classifies one image (d floats) as `label`.
-    func classifies(_ image: [Float], as label: Int32) throws -> Bool {
-        let device = model.device
-        try device.write(image, to: model.inputSlice(batch: 1))
-        let z = try device.download(try model.forward(batch: 1))
-        return z.indices.max { z[$0] < z[$1] } == Int(label)
     }
 }
 

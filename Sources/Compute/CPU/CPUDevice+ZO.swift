@@ -172,9 +172,8 @@ extension CPUDevice {
 
     public func attackTrack(problems: Int, rowsPerProblem: Int, iteration: Int, margins: BufferSlice,
                             distortions: BufferSlice, firstIteration: BufferSlice, firstDistortion: BufferSlice) throws {
-        precondition(margins.count >= problems * rowsPerProblem && distortions.count >= problems * rowsPerProblem
-                        && firstIteration.count >= problems && firstDistortion.count >= problems,
-                     "attack tracking operands too small")
+        checkAttackTrack(problems: problems, rowsPerProblem: rowsPerProblem, margins: margins, distortions: distortions,
+                         firstIteration: firstIteration, firstDistortion: firstDistortion)
         let marginIn = margins.host, distortionIn = distortions.host
         let first = firstIteration.host, firstL2 = firstDistortion.host
         for b in 0..<problems where first[b] < 0 && marginIn[b * rowsPerProblem] < 0 {

@@ -89,9 +89,8 @@ extension KernelDevice {
 
     public func attackTrack(problems: Int, rowsPerProblem: Int, iteration: Int, margins: BufferSlice,
                             distortions: BufferSlice, firstIteration: BufferSlice, firstDistortion: BufferSlice) throws {
-        precondition(margins.count >= problems * rowsPerProblem && distortions.count >= problems * rowsPerProblem
-                        && firstIteration.count >= problems && firstDistortion.count >= problems,
-                     "attack tracking operands too small")
+        checkAttackTrack(problems: problems, rowsPerProblem: rowsPerProblem, margins: margins, distortions: distortions,
+                         firstIteration: firstIteration, firstDistortion: firstDistortion)
         try launchLinear("zo", "attack_track", count: problems,
                          [.int(problems), .int(rowsPerProblem), .int(iteration), .slice(margins), .slice(distortions),
                           .slice(firstIteration), .slice(firstDistortion)])

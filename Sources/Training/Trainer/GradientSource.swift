@@ -67,8 +67,10 @@ public protocol SelfUpdatingGradientSource: AnyObject, CustomStringConvertible {
                   step: Int) throws
     /// Applies global step `step` at `learningRate` once every worker has evaluated.
     func applyUpdate(learningRate: Float, step: Int) throws
+    /// Floats `snapshot()` returns (known without reading them back).
+    var stateCount: Int { get }
     /// The state a checkpoint must hold to resume exactly (optimizer moments; empty for none).
     func snapshot() throws -> [Float]
-    /// Restores `snapshot()`'s values.
+    /// Restores `snapshot()`'s values; called after the trainer has restored the parameters.
     func restore(_ state: [Float]) throws
 }

@@ -145,31 +145,30 @@ public final class Trainer {
     ///   the epoch's first that is not finite.
     /// - Throws: `ComputeError` when a device call fails (divergence is reported by `trainEpoch`).
     public func trainStep(stepInEpoch: Int) throws {
-        if let selfUpdating {
-            for (worker, sampler) in samplers.enumerated() {
-                let batch = sampler.batch(at: step)
-                try device.write(batch, to: rows.slice(0, batch.count))
-                try selfUpdating.evaluate(rows: rows.slice(0, batch.count), worker: worker,
-                                          scale: 1 / sampler.normaliser(batchSize: batch.count),
-                                          statistics: statistics, stepInEpoch: stepInEpoch, step: step)
-            }
-            try selfUpdating.applyUpdate(learningRate: learningRate, step: step)
-            step += 1
-            return
-        }
-        guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
         var scale: Float = 1
         for (worker, sampler) in samplers.enumerated() {
             let batch = sampler.batch(at: step)
             try device.write(batch, to: rows.slice(0, batch.count))
-            let workerScale = 1 / sampler.normaliser(batchSize: batch.count)
+            let workerRows = rows.slice(0, batch.count), workerScale = 1 / sampler.normaliser(batchSize: batch.count)
             if worker == 0 { scale = workerScale }
-            try source.computeGradient(rows: rows.slice(0, batch.count), scale: workerScale,
-                                       statistics: statistics, stepInEpoch: stepInEpoch)
+            if let selfUpdating {
+                try selfUpdating.evaluate(rows: workerRows, worker: worker, scale: workerScale, statistics: statistics,
+                                          stepInEpoch: stepInEpoch, step: step)
+                continue
+            }
+            guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
+            try source.computeGradient(rows: workerRows, scale: workerScale, statistics: statistics,
+                                       stepInEpoch: stepInEpoch)
             if let slots {
                 try device.copy(gradients.whole, to: slots.slice(worker * model.parameterCount, model.parameterCount))
             }
         }
+        if let selfUpdating {
+            try selfUpdating.applyUpdate(learningRate: learningRate, step: step)
+            step += 1
+            return
+        }
+        guard let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
         try update(workerGradients: WorkerGradients(
             slots: slots?.whole ?? gradients.whole, workers: samplers.count, parameterCount: model.parameterCount,
             result: gradients.whole, scale: scale))
@@ -282,7 +281,7 @@ public final class Trainer {
             throw refuse("it holds \(checkpoint.parameters.count) parameters, the model has \(model.parameterCount)")
         }
         let transformLengths = (checkpoint.metadata["transform_state"] ?? "").split(separator: ",").map { Int($0) ?? -1 }
-        let sourceState = try selfUpdating?.snapshot().count ?? 0
+        let sourceState = selfUpdating?.stateCount ?? 0
         guard checkpoint.optimizer == optimizerName,
               transformLengths.allSatisfy({ $0 >= 0 }), transformLengths.isEmpty || transformLengths.count == transforms.count,
               checkpoint.optimizerState.count == optimizer.state.count + transformLengths.reduce(0, +) + sourceState else {
