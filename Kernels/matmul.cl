@@ -8,8 +8,14 @@
 //
 // A direct kernel in the sense of CLBlast's xgemm_direct: tiles are staged in local memory with
 // bounds checks, so any M, N, K works without padding copies. Each work-item accumulates a
-// WPT_M × WPT_N register block whose rows and columns are strided by the work-group shape, which
-// keeps local-memory reads conflict-free and global stores coalesced.
+// WPT_M × WPT_N register block: rows strided by the work-group's height (the A values it reads
+// are broadcasts), columns in runs of VW consecutive ones strided by VW times the group's width,
+// so that B is read from local memory and multiplied as VW-wide vectors (consecutive work-items
+// read consecutive vectors) and C is stored in coalesced runs.
+//
+// TRANS_A and TRANS_B are not tuning: the host compiles one program per layout (the matmul
+// family's specialisations) so that the load loops have no layout branches and unit strides are
+// constants. The #ifndef guards only let the file compile alone.
 
 #ifndef TILE_M
 #define TILE_M 64 // rows of C per work-group
@@ -26,18 +32,79 @@
 #ifndef WPT_N
 #define WPT_N 4 // columns of C per work-item
 #endif
+#ifndef VW
+#define VW 4 // width of the vectors a work-item's columns are read and multiplied in (1, 2, 4 or 8)
+#endif
+#ifndef K_UNROLL
+#define K_UNROLL 0 // unroll factor of the loop over one stage's depth (0: the compiler's choice)
+#endif
 #ifndef SPLIT_K
 #define SPLIT_K 0 // K slices of a product (host-side: 0 chooses them from the shape and the device)
+#endif
+#ifndef TRANS_A
+#define TRANS_A 0 // op(A) = Aᵀ
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0 // op(B) = Bᵀ
 #endif
 
 // OpenCL guarantees 32 KiB of local memory per work-group; stay within it on every device.
 #if TILE_K * (TILE_M + TILE_N + 2) * 4 > 32768
 #error "matmul tiles need more than 32 KiB of local memory: lower TILE_K, TILE_M or TILE_N"
 #endif
+#if WPT_N % VW != 0 || (VW != 1 && VW != 2 && VW != 4 && VW != 8)
+#error "VW must be 1, 2, 4 or 8 and divide WPT_N"
+#endif
 
 #define THREADS_M (TILE_M / WPT_M)
 #define THREADS_N (TILE_N / WPT_N)
 #define THREADS (THREADS_M * THREADS_N)
+#define VECTORS_N (WPT_N / VW)
+#define LOADS_A ((TILE_K * TILE_M + THREADS - 1) / THREADS)
+#define LOADS_B ((TILE_K * TILE_N + THREADS - 1) / THREADS)
+
+// VW-wide vectors: OpenCL's own types; in CUDA C++, which has no vector arithmetic, a struct
+// with the three operations the product needs. Each lane is one fma in either, so the result
+// does not depend on VW.
+#ifdef __CUDACC__
+struct __align__(4 * VW) vecN { float s[VW]; };
+static __device__ __forceinline__ vecN vec_zero() {
+    vecN v;
+    for (int w = 0; w < VW; w++) v.s[w] = 0.0f;
+    return v;
+}
+#define VEC_ZERO() vec_zero()
+#define VEC_LOAD_LOCAL(p) (*(const vecN *)(p))
+#define VEC_FMA(acc, a, b) \
+    do { for (int w_ = 0; w_ < VW; w_++) (acc).s[w_] = fma((a), (b).s[w_], (acc).s[w_]); } while (0)
+#define VEC_TO_ARRAY(v, out) \
+    do { for (int w_ = 0; w_ < VW; w_++) (out)[w_] = (v).s[w_]; } while (0)
+#define LOCAL_ALIGN __align__(4 * VW)
+#else
+#if VW == 1
+#define vecN float
+#define VEC_LOAD_LOCAL(p) (*(p))
+#define VEC_TO_ARRAY(v, out) ((out)[0] = (v))
+#elif VW == 2
+#define vecN float2
+#define VEC_LOAD_LOCAL(p) vload2(0, p)
+#define VEC_TO_ARRAY(v, out) vstore2(v, 0, out)
+#elif VW == 4
+#define vecN float4
+#define VEC_LOAD_LOCAL(p) vload4(0, p)
+#define VEC_TO_ARRAY(v, out) vstore4(v, 0, out)
+#else
+#define vecN float8
+#define VEC_LOAD_LOCAL(p) vload8(0, p)
+#define VEC_TO_ARRAY(v, out) vstore8(v, 0, out)
+#endif
+#define VEC_ZERO() ((vecN)(0.0f))
+#define VEC_FMA(acc, a, b) ((acc) = fma((vecN)(a), (b), (acc)))
+#define LOCAL_ALIGN __attribute__((aligned(4 * VW)))
+#endif
+
+#define MATMUL_STRINGIFY(x) #x
+#define MATMUL_PRAGMA(x) _Pragma(MATMUL_STRINGIFY(x))
 
 // Batched and split-K: the third grid dimension z counts (item, slice) pairs, z = item·slices +
 // slice. Item i reads A + i·batchA and B + i·batchB (0 broadcasts an operand). Slice s sums
@@ -66,39 +133,72 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     // and M (im2col rows of a convolution) is the dimension that grows with the batch.
     const int m0 = get_group_id(0) * TILE_M;
     const int n0 = get_group_id(1) * TILE_N;
+    // The unit stride of each operand is the constant 1 of its layout.
+#if TRANS_A
+    const int lda = sAk;
+#else
+    const int lda = sAm;
+#endif
+#if TRANS_B
+    const int ldb = sBn;
+#else
+    const int ldb = sBk;
+#endif
+    __global const float *At = A + offA;
+    __global const float *Bt = B + offB;
 
-    // +1 column of padding so that the column-wise stores of a transposed load miss no banks.
+    // +1 column of padding so that the column-wise stores of a row-major A miss no banks; B's
+    // rows stay unpadded (and aligned) for the vector reads.
     __local float As[TILE_K][TILE_M + 1];
-    __local float Bs[TILE_K][TILE_N + 1];
+    __local float Bs[TILE_K][TILE_N] LOCAL_ALIGN;
 
-    float acc[WPT_M][WPT_N];
+    vecN acc[WPT_M][VECTORS_N];
     for (int i = 0; i < WPT_M; i++)
-        for (int j = 0; j < WPT_N; j++) acc[i][j] = 0.0f;
+        for (int v = 0; v < VECTORS_N; v++) acc[i][v] = VEC_ZERO();
+    // Interior tiles skip the bounds checks of the loads.
+    const bool wholeMN = m0 + TILE_M <= M && n0 + TILE_N <= N;
 
     for (int k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
-        // Consecutive work-items read consecutive addresses whichever way A is stored.
-        for (int e = tid; e < TILE_K * TILE_M; e += THREADS) {
-            int kk, mm;
-            if (sAk == 1) { kk = e % TILE_K; mm = e / TILE_K; }
-            else          { mm = e % TILE_M; kk = e / TILE_M; }
+        const bool whole = wholeMN && k0 + TILE_K <= kEnd;
+        // Consecutive work-items read consecutive addresses whichever way an operand is stored.
+        for (int r = 0; r < LOADS_A; r++) {
+            const int e = tid + r * THREADS;
+            if (LOADS_A * THREADS != TILE_K * TILE_M && e >= TILE_K * TILE_M) break;
+#if TRANS_A
+            const int mm = e % TILE_M, kk = e / TILE_M;
             const int gm = m0 + mm, gk = k0 + kk;
-            As[kk][mm] = (gm < M && gk < kEnd) ? A[offA + gm * sAm + gk * sAk] : 0.0f;
+            As[kk][mm] = (whole || (gm < M && gk < kEnd)) ? At[gk * lda + gm] : 0.0f;
+#else
+            const int kk = e % TILE_K, mm = e / TILE_K;
+            const int gm = m0 + mm, gk = k0 + kk;
+            As[kk][mm] = (whole || (gm < M && gk < kEnd)) ? At[gm * lda + gk] : 0.0f;
+#endif
         }
-        for (int e = tid; e < TILE_K * TILE_N; e += THREADS) {
-            int kk, nn;
-            if (sBn == 1) { nn = e % TILE_N; kk = e / TILE_N; }
-            else          { kk = e % TILE_K; nn = e / TILE_K; }
+        for (int r = 0; r < LOADS_B; r++) {
+            const int e = tid + r * THREADS;
+            if (LOADS_B * THREADS != TILE_K * TILE_N && e >= TILE_K * TILE_N) break;
+#if TRANS_B
+            const int kk = e % TILE_K, nn = e / TILE_K;
             const int gk = k0 + kk, gn = n0 + nn;
-            Bs[kk][nn] = (gk < kEnd && gn < N) ? B[offB + gk * sBk + gn * sBn] : 0.0f;
+            Bs[kk][nn] = (whole || (gk < kEnd && gn < N)) ? Bt[gn * ldb + gk] : 0.0f;
+#else
+            const int nn = e % TILE_N, kk = e / TILE_N;
+            const int gk = k0 + kk, gn = n0 + nn;
+            Bs[kk][nn] = (whole || (gk < kEnd && gn < N)) ? Bt[gk * ldb + gn] : 0.0f;
+#endif
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
+#if K_UNROLL > 0
+        MATMUL_PRAGMA(unroll K_UNROLL)
+#endif
         for (int kk = 0; kk < TILE_K; kk++) {
-            float a[WPT_M], b[WPT_N];
-            for (int i = 0; i < WPT_M; i++) a[i] = As[kk][tm + i * THREADS_M];
-            for (int j = 0; j < WPT_N; j++) b[j] = Bs[kk][tn + j * THREADS_N];
-            for (int i = 0; i < WPT_M; i++)
-                for (int j = 0; j < WPT_N; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+            vecN b[VECTORS_N];
+            for (int v = 0; v < VECTORS_N; v++) b[v] = VEC_LOAD_LOCAL(&Bs[kk][(tn + v * THREADS_N) * VW]);
+            for (int i = 0; i < WPT_M; i++) {
+                const float a = As[kk][tm + i * THREADS_M];
+                for (int v = 0; v < VECTORS_N; v++) VEC_FMA(acc[i][v], a, b[v]);
+            }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -106,18 +206,22 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     for (int i = 0; i < WPT_M; i++) {
         const int gm = m0 + tm + i * THREADS_M;
         if (gm >= M) continue;
-        for (int j = 0; j < WPT_N; j++) {
-            const int gn = n0 + tn + j * THREADS_N;
-            if (gn >= N) continue;
-            const int idx = offC + gm * ldc + gn;
-            float v = alpha * acc[i][j];
-            // beta == 0 must not read C: fresh buffers hold garbage (PoCL does not zero them).
-            if (beta != 0.0f) v = fma(beta, C[idx], v);
-            if (hasBias) v += bias[offBias + gn];
-            // Not fmax: a NaN must survive ReLU, or divergence would go unnoticed.
-            if (activation == 1) v = (v < 0.0f) ? 0.0f : v;
-            else if (activation == 2) v = tanh(v);
-            C[idx] = v;
+        for (int v = 0; v < VECTORS_N; v++) {
+            float lanes[VW];
+            VEC_TO_ARRAY(acc[i][v], lanes);
+            for (int w = 0; w < VW; w++) {
+                const int gn = n0 + (tn + v * THREADS_N) * VW + w;
+                if (gn >= N) continue;
+                const int idx = offC + gm * ldc + gn;
+                float x = alpha * lanes[w];
+                // beta == 0 must not read C: fresh buffers hold garbage (PoCL does not zero them).
+                if (beta != 0.0f) x = fma(beta, C[idx], x);
+                if (hasBias) x += bias[offBias + gn];
+                // Not fmax: a NaN must survive ReLU, or divergence would go unnoticed.
+                if (activation == 1) x = (x < 0.0f) ? 0.0f : x;
+                else if (activation == 2) x = tanh(x);
+                C[idx] = x;
+            }
         }
     }
 }

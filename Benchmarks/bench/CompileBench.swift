@@ -72,16 +72,19 @@ struct CompileBench: ParsableCommand {
                 target = "\(nvrtc.description) for \(arch)"
             }
             let resolved = try KernelRegistry.resolve(defines)
-            if !json { Console.line("compiling \(KernelRegistry.builds.count) builds with \(target)") }
+            let programs = KernelRegistry.programs
+            if !json { Console.line("compiling \(programs.count) programs (builds × specialisations) with \(target)") }
             var failed: [String] = []
-            for build in KernelRegistry.builds {
+            for entry in programs {
+                let build = entry.build
                 let values = resolved[build.name] ?? build.family.defaults
-                let program = KernelDevice.program(build.name, values: values)
+                let program = KernelDevice.program(build.name, values: values, specialization: entry.specialization)
                 let clock = ContinuousClock()
                 let start = clock.now
                 var object = JSONObject()
                 object.add("family", build.family.name)
                 object.add("build", build.name)
+                if !entry.specialization.name.isEmpty { object.add("specialization", entry.specialization.name) }
                 object.add("runtime", runtime.rawValue)
                 if runtime == .cuda { object.add("arch", arch) }
                 do {
@@ -96,23 +99,23 @@ struct CompileBench: ParsableCommand {
                     if json {
                         Console.line(object.line)
                     } else {
-                        var line = "\(pad(build.name, 14)) compiled in \(format(ms, 1)) ms"
+                        var line = "\(pad(entry.name, 17)) compiled in \(format(ms, 1)) ms"
                         if let usage = result.registers {
                             line += ", \(usage.registers) registers per thread, \(usage.spillBytes) spill bytes"
                         }
                         Console.line(line)
                     }
                 } catch let error as ComputeError {
-                    failed.append(build.name)
+                    failed.append(entry.name)
                     let firstError = Self.firstErrorLine(error)
                     object.add("compiled", false)
                     object.add("ms", seconds(clock.now - start) * 1e3)
                     object.add("error", firstError)
-                    Console.line(json ? object.line : "\(pad(build.name, 14)) FAILED: \(firstError)")
+                    Console.line(json ? object.line : "\(pad(entry.name, 17)) FAILED: \(firstError)")
                 }
             }
             if !failed.isEmpty {
-                throw CommandFailure("\(failed.count) of \(KernelRegistry.builds.count) builds failed to compile: "
+                throw CommandFailure("\(failed.count) of \(programs.count) programs failed to compile: "
                                      + failed.joined(separator: ", "), status: 70)
             }
         }

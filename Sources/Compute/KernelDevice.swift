@@ -123,48 +123,55 @@ public final class KernelDevice: Device, @unchecked Sendable {
 
     // MARK: - Kernels
 
-    /// The program text of `build` as this device compiles it.
-    public func program(_ build: String) -> ProgramText {
-        Self.program(build, values: knobs[build] ?? [:])
+    /// The program text of `build` as this device compiles it for `specialization` (nil: the
+    /// family's first).
+    public func program(_ build: String, specialization: KernelSpecialization? = nil) -> ProgramText {
+        Self.program(build, values: knobs[build] ?? [:], specialization: specialization)
     }
 
-    /// The program text of `build` with knob `values` (missing knobs take their defaults).
-    public static func program(_ build: String, values: [String: Int]) -> ProgramText {
+    /// The program text of `build` with knob `values` (missing knobs take their defaults),
+    /// compiled for `specialization` (nil: the family's first).
+    public static func program(_ build: String, values: [String: Int],
+                               specialization: KernelSpecialization? = nil) -> ProgramText {
         guard let entry = KernelRegistry.build(named: build) else {
             preconditionFailure("no kernel build \(build) in the registry")
         }
-        return entry.family.program(build: build, values: entry.family.defaults.merging(values) { $1 })
+        return entry.family.program(build: build, values: entry.family.defaults.merging(values) { $1 },
+                                    specialization: specialization)
     }
 
-    /// Compiles every build of the registry now, so that compile time stays out of later
-    /// timings and a broken kernel is reported at start-up.
+    /// Compiles every build of the registry, each for every specialisation of its family, now,
+    /// so that compile time stays out of later timings and a broken kernel is reported at start-up.
     public func compileAllKernels() throws {
-        for build in KernelRegistry.builds { _ = try module(build.name) }
+        for build in KernelRegistry.builds {
+            for specialization in build.family.specializations { _ = try module(build.name, specialization) }
+        }
     }
 
-    private func module(_ build: String) throws -> RawModule {
-        if let module = lock.withLock({ modules[build] }) { return module }
-        let module = try runtime.compile(program(build))
-        lock.withLock { modules[build] = module }
+    private func module(_ build: String, _ specialization: KernelSpecialization) throws -> RawModule {
+        let key = build + "/" + specialization.name
+        if let module = lock.withLock({ modules[key] }) { return module }
+        let module = try runtime.compile(program(build, specialization: specialization))
+        lock.withLock { modules[key] = module }
         return module
     }
 
-    func function(_ build: String, _ name: String) throws -> RawFunction {
-        let key = build + "/" + name
+    func function(_ build: String, _ name: String, specialization: KernelSpecialization = .none) throws -> RawFunction {
+        let key = build + "/" + specialization.name + "/" + name
         if let function = lock.withLock({ functions[key] }) { return function }
-        let function = try runtime.function(name, in: try module(build))
+        let function = try runtime.function(name, in: try module(build, specialization))
         lock.withLock { functions[key] = function }
         return function
     }
 
-    /// Queues `function` of `build` over `groups` work-groups of `groupSize` work-items each.
-    /// Nothing is launched when any count is 0.
-    func launch(_ build: String, _ function: String, groups: [Int], groupSize: [Int],
-                _ arguments: [KernelArgument]) throws {
+    /// Queues `function` of `build` (compiled for `specialization`) over `groups` work-groups of
+    /// `groupSize` work-items each. Nothing is launched when any count is 0.
+    func launch(_ build: String, _ function: String, specialization: KernelSpecialization = .none, groups: [Int],
+                groupSize: [Int], _ arguments: [KernelArgument]) throws {
         precondition(groups.count == groupSize.count && !groups.isEmpty, "work size dimensions differ")
         if groups.contains(0) { return }
-        try runtime.launch(try self.function(build, function), name: function, groups: groups, groupSize: groupSize,
-                           arguments: arguments.flatMap(\.launchArguments))
+        try runtime.launch(try self.function(build, function, specialization: specialization), name: function,
+                           groups: groups, groupSize: groupSize, arguments: arguments.flatMap(\.launchArguments))
     }
 
     /// Runs `body` with the first `count` floats of the device's workspace, which nobody else
@@ -182,8 +189,9 @@ public final class KernelDevice: Device, @unchecked Sendable {
 
     /// Queues `function` of `build` over `count` independent work-items in groups of
     /// `elementwiseGroup` (kernels check bounds against their own counts).
-    func launchLinear(_ build: String, _ function: String, count: Int, _ arguments: [KernelArgument]) throws {
-        try launch(build, function, groups: [(count + elementwiseGroup - 1) / elementwiseGroup],
+    func launchLinear(_ build: String, _ function: String, specialization: KernelSpecialization = .none, count: Int,
+                      _ arguments: [KernelArgument]) throws {
+        try launch(build, function, specialization: specialization, groups: [(count + elementwiseGroup - 1) / elementwiseGroup],
                    groupSize: [elementwiseGroup], arguments)
     }
 }

@@ -25,10 +25,13 @@ struct CUDATests {
         return nvrtc
     }
 
-    @Test("every build compiles to an sm_90 cubin with no register spills", arguments: KernelRegistry.builds.map(\.name))
-    func everyBuildCompiles(_ build: String) throws {
+    @Test("every build compiles to an sm_90 cubin with no register spills, for every specialisation",
+          arguments: KernelRegistry.programs.indices)
+    func everyBuildCompiles(_ index: Int) throws {
         let nvrtc = try compiler()
-        let program = KernelDevice.program(build, values: [:])
+        let entry = KernelRegistry.programs[index]
+        let build = entry.name
+        let program = KernelDevice.program(entry.build.name, values: [:], specialization: entry.specialization)
         let output = try nvrtc.compile(program.source(runtimePreludes: ["cuda_compat"]), name: build,
                                        architecture: "sm_90", defines: program.defines, resourceUsage: true)
         // An ELF file: what cuModuleLoadData takes for the device's exact architecture.
@@ -37,7 +40,7 @@ struct CUDATests {
         #expect(usage.spillBytes == 0, "\(build) spills \(usage.spillBytes) bytes")
         // At most 128 registers per thread leaves room for two 256-thread blocks per SM.
         #expect(usage.registers > 0 && usage.registers <= 128, "\(build) uses \(usage.registers) registers")
-        for function in KernelRegistry.build(named: build)?.family.functions ?? [] {
+        for function in entry.build.family.functions {
             #expect(output.log.contains("'\(function)'"), "\(build): no entry point \(function) in \(output.log)")
         }
     }

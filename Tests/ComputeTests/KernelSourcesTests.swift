@@ -67,13 +67,16 @@ struct KernelSourcesTests {
         try Devices.openCL.compileAllKernels()
     }
 
-    @Test("every build is compiled with all of its knobs as defines")
+    @Test("every build is compiled with all of its knobs and its specialisation's defines")
     func definesAlwaysPassed() throws {
-        for build in KernelRegistry.builds {
-            let program = Devices.openCL.program(build.name)
-            #expect(Set(program.defines.keys) == Set(build.family.knobs.map(\.name)))
-            #expect(program.defineOptions.count == build.family.knobs.count)
+        for entry in KernelRegistry.programs {
+            let program = Devices.openCL.program(entry.build.name, specialization: entry.specialization)
+            let expected = Set(entry.build.family.knobs.map(\.name)).union(entry.specialization.defines.keys)
+            #expect(Set(program.defines.keys) == expected, "\(entry.name)")
+            #expect(program.defineOptions.count == expected.count)
+            #expect(program.buildName == entry.name)
         }
+        #expect(Devices.openCL.program("matmul", specialization: GemmLayout.tn.specialization).defines["TRANS_A"] == "1")
         #expect(Devices.openCL.program("matmul").defines["TILE_M"] == String(Devices.openCL.knob("matmul", "TILE_M")))
     }
 
@@ -104,7 +107,7 @@ struct KernelSourcesTests {
 
     @Test("tuning is validated against the registry's declarations")
     func tuningValidation() throws {
-        #expect(throws: ComputeError.invalidTuning("matmul has no knob TILE_Q (knobs: TILE_M, TILE_N, TILE_K, WPT_M, WPT_N, SPLIT_K)")) {
+        #expect(throws: ComputeError.invalidTuning("matmul has no knob TILE_Q (knobs: TILE_M, TILE_N, TILE_K, WPT_M, WPT_N, VW, K_UNROLL, SPLIT_K)")) {
             try KernelRegistry.resolve(["matmul": ["TILE_Q": "4"]])
         }
         #expect(throws: ComputeError.invalidTuning("conv has no knob X (it has none)")) {

@@ -106,10 +106,37 @@ struct MatmulTests {
     @Test("tuning overrides through build options give the same product")
     func tuningOverrides() throws {
         let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
-            "matmul": ["TILE_M": "32", "TILE_N": "16", "TILE_K": "8", "WPT_M": "2", "WPT_N": "2"],
+            "matmul": ["TILE_M": "32", "TILE_N": "16", "TILE_K": "8", "WPT_M": "2", "WPT_N": "2", "VW": "2"],
         ], cacheDirectory: nil)
         let s = GemmShape(m: 45, n: 29, k: 77, transposeB: true)
         try expectProduct(s, on: device, seeds: (11, 12), "retuned OpenCL matmul")
+    }
+
+    /// Each lane of a vector is one fma in k order, so the vector width and the unroll factor
+    /// may not change a single bit; every layout is its own compiled program.
+    @Test("every vector width and K unroll gives the same bits on every layout and awkward shape",
+          arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func vectorWidths(_ transposes: (Bool, Bool)) throws {
+        let shapes = [(37, 29, 19), (1, 1, 1), (1, 17, 3), (64, 64, 64), (5, 131, 67)].map { m, n, k in
+            GemmShape(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1)
+        }
+        var first: [[Float]]?
+        for (vw, unroll) in [(1, 0), (2, 3), (4, 0), (8, 8), (8, 0)] {
+            let tiles = ["TILE_M": "32", "TILE_N": "64", "TILE_K": "8", "WPT_M": "4", "WPT_N": "8",
+                         "VW": "\(vw)", "K_UNROLL": "\(unroll)", "SPLIT_K": "1"]
+            let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
+                "matmul": tiles, narrowMatmulBuild: tiles, shortMatmulBuild: tiles,
+            ], cacheDirectory: nil)
+            var outputs: [[Float]] = []
+            for s in shapes {
+                try expectProduct(s, on: device, seeds: (21, 22), "VW \(vw) unroll \(unroll) \(s)")
+                let a = randomValues(s.aCount, seed: 23), b = randomValues(s.bCount, seed: 24)
+                let c = try device.makeBuffer(count: s.cCount)
+                try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
+                outputs.append(try device.download(c.whole))
+            }
+            if let first { #expect(outputs == first, "VW \(vw) unroll \(unroll) changed bits") } else { first = outputs }
+        }
     }
 
     @Test("every tuning candidate computes the same product", arguments: matmulTuningCandidates.indices)
@@ -124,7 +151,7 @@ struct MatmulTests {
     func narrowVariant() throws {
         let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
             "matmul": ["TILE_M": "128", "TILE_N": "128", "WPT_M": "8", "WPT_N": "8"],
-            "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "8", "WPT_M": "4", "WPT_N": "1"],
+            "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "8", "WPT_M": "4", "WPT_N": "1", "VW": "1"],
         ], cacheDirectory: nil)
         let narrow = GemmShape(m: 300, n: 7, k: 45, transposeB: true), wide = GemmShape(m: 70, n: 33, k: 20)
         #expect(device.matmulBuild(for: narrow) == "matmul-narrow")
@@ -166,6 +193,17 @@ struct MatmulTests {
         }
         #expect(throws: ComputeError.self) {
             try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["WPT_N": "0"]], cacheDirectory: nil)
+        }
+        #expect(throws: ComputeError.invalidTuning("matmul: VW must be 1, 2, 4 or 8 and divide WPT_N")) {
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["WPT_N": "4", "VW": "8"]],
+                                    cacheDirectory: nil)
+        }
+        #expect(throws: ComputeError.invalidTuning("matmul: VW must be 1, 2, 4 or 8 and divide WPT_N")) {
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["WPT_N": "16", "VW": "16"]],
+                                    cacheDirectory: nil)
+        }
+        #expect(throws: ComputeError.invalidTuning("matmul VW=3 must be a power of two")) {
+            try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["matmul": ["VW": "3"]], cacheDirectory: nil)
         }
         #expect(throws: ComputeError.invalidTuning("reduce REDUCE_GROUP=96 must be a power of two")) {
             try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: ["reduce": ["REDUCE_GROUP": "96"]], cacheDirectory: nil)

@@ -50,10 +50,13 @@ struct BenchCommandTests {
                              environment: ["FATHOM_NVRTC": nvrtcForTests ?? ""])
             #expect(result.status == 0, "\(runtime): \(result.stderr)")
             let lines = result.stdout.split(separator: "\n")
-            for build in KernelRegistry.builds.map(\.name) {
-                #expect(lines.contains { $0.contains("\"build\":\"\(build)\"") && $0.contains("\"compiled\":true") },
-                        "\(runtime): \(build) not compiled in \(result.stdout)")
+            for program in KernelRegistry.programs {
+                let specialization = program.specialization.name
+                #expect(lines.contains { $0.contains("\"build\":\"\(program.build.name)\"") && $0.contains("\"compiled\":true")
+                                         && (specialization.isEmpty || $0.contains("\"specialization\":\"\(specialization)\"")) },
+                        "\(runtime): \(program.name) not compiled in \(result.stdout)")
             }
+            #expect(lines.count == KernelRegistry.programs.count)
             if runtime == "cuda" {
                 #expect(lines.allSatisfy { $0.contains("\"registers\":") && $0.contains("\"spill_bytes\":0") })
             }

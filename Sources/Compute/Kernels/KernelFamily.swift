@@ -37,6 +37,24 @@ public struct TuningKnob: Sendable, Hashable {
     }
 }
 
+/// A compile-time code path of a kernel family that the launch chooses, not tuning: every build
+/// is compiled once per specialisation of its family, with the specialisation's defines beside
+/// its knobs (matmul's four transpose layouts, so that its load loops carry no layout branches).
+public struct KernelSpecialization: Sendable, Hashable {
+    /// A short name, e.g. "tn"; empty for a family without specialisations.
+    public let name: String
+    /// `NAME → value` passed to the compiler with the knobs.
+    public let defines: [String: Int]
+
+    public init(name: String, defines: [String: Int]) {
+        self.name = name
+        self.defines = defines
+    }
+
+    /// The one specialisation of a family that has none.
+    public static let none = KernelSpecialization(name: "", defines: [:])
+}
+
 /// One kernel family as the registry declares it: its source `Kernels/<name>.cl`, the preludes
 /// placed before it, its entry points and its tuning knobs with their constraints.
 ///
@@ -55,16 +73,21 @@ public struct KernelFamily: Sendable {
     /// Differently tuned builds of the same source besides the one named like the family
     /// (e.g. `matmul-narrow`).
     public let extraBuilds: [String]
+    /// The code paths each build is compiled for (`[.none]` for most families).
+    public let specializations: [KernelSpecialization]
     /// Constraints between knobs (divisibility, local memory): nil when the values fit.
     let check: @Sendable ([String: Int]) -> String?
 
     init(name: String, preludes: [String] = [], functions: [String], knobs: [TuningKnob] = [],
-         extraBuilds: [String] = [], check: @escaping @Sendable ([String: Int]) -> String? = { _ in nil }) {
+         extraBuilds: [String] = [], specializations: [KernelSpecialization] = [.none],
+         check: @escaping @Sendable ([String: Int]) -> String? = { _ in nil }) {
+        precondition(!specializations.isEmpty, "a family needs at least one specialisation")
         self.name = name
         self.preludes = preludes
         self.functions = functions
         self.knobs = knobs
         self.extraBuilds = extraBuilds
+        self.specializations = specializations
         self.check = check
     }
 
@@ -77,11 +100,15 @@ public struct KernelFamily: Sendable {
         Dictionary(uniqueKeysWithValues: knobs.map { ($0.name, $0.defaultValue) })
     }
 
-    /// The program text of one build with `values` for the knobs.
-    func program(build: String, values: [String: Int]) -> ProgramText {
+    /// The program text of one build with `values` for the knobs, compiled for `specialization`
+    /// (nil: the family's first; named `build/specialization` in caches and errors).
+    func program(build: String, values: [String: Int], specialization: KernelSpecialization? = nil) -> ProgramText {
+        let specialization = specialization ?? specializations[0]
+        precondition(specializations.contains(specialization), "\(name) has no specialisation '\(specialization.name)'")
         let pieces = (preludes + [name]).map { ProgramText.Piece(name: $0, text: embeddedKernelFile($0)) }
-        return ProgramText(buildName: build, pieces: pieces, defines: values.mapValues(String.init),
-                           exactFloatMath: exactFloatMath)
+        let defines = values.merging(specialization.defines) { _, fixed in fixed }
+        return ProgramText(buildName: specialization.name.isEmpty ? build : build + "/" + specialization.name,
+                           pieces: pieces, defines: defines.mapValues(String.init), exactFloatMath: exactFloatMath)
     }
 }
 
@@ -90,4 +117,15 @@ public struct KernelBuild: Sendable {
     /// "matmul", "matmul-narrow", …
     public let name: String
     public let family: KernelFamily
+}
+
+/// A build compiled for one specialisation of its family: one program on the device.
+public struct KernelProgram: Sendable {
+    public let build: KernelBuild
+    public let specialization: KernelSpecialization
+
+    /// "matmul/tn", or the build's name for a family without specialisations.
+    public var name: String {
+        specialization.name.isEmpty ? build.name : build.name + "/" + specialization.name
+    }
 }

@@ -15,6 +15,11 @@ public enum KernelRegistry {
         ([family.name] + family.extraBuilds).map { KernelBuild(name: $0, family: family) }
     }
 
+    /// Every program a device compiles: each build once per specialisation of its family.
+    public static let programs: [KernelProgram] = builds.flatMap { build in
+        build.family.specializations.map { KernelProgram(build: build, specialization: $0) }
+    }
+
     /// The build called `name`, if any.
     public static func build(named name: String) -> KernelBuild? {
         builds.first { $0.name == name }

@@ -30,20 +30,22 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 
 /// Tuning for OpenCL devices that are not GPUs (PoCL), per build unless the caller sets that
 /// build. PoCL runs a work-group as loops split at each barrier, so it wants few work-items per
-/// group and much work per work-item. Measured on PoCL 3.1 (2-core EPYC, 2026-12-01):
-/// - matmul, 128×128 tiles with 8×8 per work-item: `bench matmul --sweep` timed five
-///   mlp:512,256 training products at 96.8 ms in all, against 211.7 ms with the GPU defaults;
-/// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms;
-/// - narrow products (2026-12-02, with split-K): 64×32 tiles, 64 deep, 8×8 per work-item ran the
-///   cnn step at batch 256 in 143 ms against 231 ms with the 64×64 defaults (conv1's forward
-///   product 50176x16x64:nt at 4.5 GFLOPS against 1.7);
-/// - short products (M ≤ 16): see the entry.
+/// group, much work per work-item, and columns multiplied as 8-wide vectors (one AVX2 register:
+/// PoCL does not vectorise this kernel across work-items by itself). Measured on PoCL 3.1
+/// (2-core EPYC, 2026-12-03, Benchmarks/README.md) against the scalar kernel of 2026-12-02:
+/// - matmul, 128×128 tiles 16 deep, 8×8 per work-item in 8-wide vectors: 1024³ at 35 GFLOPS
+///   against 20 (CLBlast 20);
+/// - narrow products (M or N ≤ 32): 64×32 tiles 64 deep, 16×8 per work-item: 64x32x3136:tn at
+///   16 GFLOPS against 10, conv1's forward product 50176x16x64:nt at 13 against 6.3;
+/// - short products (M ≤ 16): 16×32 tiles 64 deep, 16×8 per work-item (4 work-items):
+///   16x64x50176:tn (the cnn's conv1 weight gradient, split along K) at 9.5–13 GFLOPS against 7.7,
+///   the batched 8*16x25x576:tn (Conv2d per-sample gradients) at 4.5 against 2.6 (16×64 tiles
+///   leave most of that product's 25 columns' tile idle);
+/// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms.
 public let cpuDeviceTuning: KernelDefines = [
-    "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8"],
-    "matmul-narrow": ["TILE_M": "64", "TILE_N": "32", "TILE_K": "64", "WPT_M": "8", "WPT_N": "8"],
-    // 2026-12-02, PoCL: 16x64x50176:tn (the cnn's conv1 weight gradient) at 6.3 GFLOPS against
-    // 2.3 with the 64×64 tiles, 8*16x25x576:tn at 2.9 against 0.8 (both split along K).
-    "matmul-short": ["TILE_M": "16", "TILE_N": "64", "TILE_K": "64", "WPT_M": "4", "WPT_N": "8"],
+    "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8", "VW": "8"],
+    "matmul-narrow": ["TILE_M": "64", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8"],
+    "matmul-short": ["TILE_M": "16", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8"],
     "reduce": ["REDUCE_GROUP": "16"],
     "loss": ["STATS_GROUP": "16"],
 ]
@@ -75,21 +77,29 @@ public func defaultTuning(isGPU: Bool, deviceName: String) -> KernelDefines {
 }
 
 /// Matmul tile configurations worth trying on a new device, the default first: square-ish
-/// tiles applied to the wide and the narrow builds alike (each keeps 256 work-items per group and
-/// at most 33 KiB of local memory), then 16-row tiles for the short build, then fixed K splits
-/// of the narrow and short builds (the automatic choice is `SPLIT_K=0`).
+/// tiles applied to the wide and the narrow builds alike (at most 33 KiB of local memory), in
+/// 4-wide vectors and, for the CPU-type devices whose vector units want them, 8-wide; then
+/// 16-row tiles for the short build; then fixed K splits of the narrow and short builds (the
+/// automatic choice is `SPLIT_K=0`) and K-loop unroll factors.
 public let matmulTuningCandidates: [KernelDefines] = {
-    func tiles(_ m: Int, _ n: Int, _ k: Int, _ wm: Int, _ wn: Int) -> [String: String] {
-        ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)"]
+    func tiles(_ m: Int, _ n: Int, _ k: Int, _ wm: Int, _ wn: Int, _ vw: Int) -> [String: String] {
+        ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)", "VW": "\(vw)"]
     }
     let square = [
-        (64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (64, 64, 32, 4, 4),
-        (128, 64, 16, 8, 4), (64, 128, 16, 4, 8), (128, 128, 16, 8, 8), (128, 128, 8, 8, 8),
-    ].map { m, n, k, wm, wn -> KernelDefines in ["matmul": tiles(m, n, k, wm, wn), narrowMatmulBuild: tiles(m, n, k, wm, wn)] }
-    let short = [(16, 64, 16, 2, 4), (16, 64, 64, 4, 8), (16, 32, 128, 4, 8), (16, 128, 32, 4, 8)]
-        .map { m, n, k, wm, wn -> KernelDefines in [shortMatmulBuild: tiles(m, n, k, wm, wn)] }
+        (64, 64, 16, 4, 4, 4), (32, 32, 16, 2, 2, 2), (64, 64, 8, 4, 4, 4), (64, 64, 32, 4, 4, 4),
+        (128, 64, 16, 8, 4, 4), (64, 128, 16, 4, 8, 4), (128, 128, 16, 8, 8, 4), (128, 128, 8, 8, 8, 4),
+        (128, 128, 16, 8, 8, 8), (64, 32, 64, 16, 8, 8),
+    ].map { m, n, k, wm, wn, vw -> KernelDefines in
+        ["matmul": tiles(m, n, k, wm, wn, vw), narrowMatmulBuild: tiles(m, n, k, wm, wn, vw)]
+    }
+    let short = [(16, 64, 16, 2, 4, 4), (16, 64, 64, 4, 8, 4), (16, 32, 128, 4, 8, 8), (16, 64, 64, 16, 8, 8)]
+        .map { m, n, k, wm, wn, vw -> KernelDefines in [shortMatmulBuild: tiles(m, n, k, wm, wn, vw)] }
     let splits = [2, 8, 32].map { slices -> KernelDefines in
         [narrowMatmulBuild: ["SPLIT_K": "\(slices)"], shortMatmulBuild: ["SPLIT_K": "\(slices)"]]
     }
-    return square + short + splits
+    let unrolls = [2, 8].map { factor -> KernelDefines in
+        ["matmul": ["K_UNROLL": "\(factor)"], narrowMatmulBuild: ["K_UNROLL": "\(factor)"],
+         shortMatmulBuild: ["K_UNROLL": "\(factor)"]]
+    }
+    return square + short + splits + unrolls
 }()

@@ -24,13 +24,18 @@ extension KernelFamily {
             TuningKnob("TILE_K", 16, .positive, "depth of one local-memory stage"),
             TuningKnob("WPT_M", 4, .positive, "rows of C per work-item"),
             TuningKnob("WPT_N", 4, .positive, "columns of C per work-item"),
+            TuningKnob("VW", 4, .powerOfTwo, "width of the vectors a work-item's columns are read and multiplied in (1, 2, 4 or 8)"),
+            TuningKnob("K_UNROLL", 0, .nonNegative, "unroll factor of the loop over one stage's depth (0: the compiler's choice)"),
             TuningKnob("SPLIT_K", 0, .nonNegative, "K slices of a product (0: chosen from the shape and the device)"),
         ],
         extraBuilds: [narrowMatmulBuild, shortMatmulBuild],
+        specializations: GemmLayout.allCases.map(\.specialization),
         check: { v in
             let (tm, tn, tk, wm, wn) = (v["TILE_M", default: 0], v["TILE_N", default: 0], v["TILE_K", default: 0],
                                         v["WPT_M", default: 1], v["WPT_N", default: 1])
             if tm % wm != 0 || tn % wn != 0 { return "TILE_M and TILE_N must be multiples of WPT_M and WPT_N" }
+            let vw = v["VW", default: 1]
+            if vw > 8 || wn % vw != 0 { return "VW must be 1, 2, 4 or 8 and divide WPT_N" }
             // OpenCL guarantees 32 KiB of local memory per work-group (matmul.cl's #error says the same).
             if tk * (tm + tn + 2) * 4 > 32768 {
                 return "TILE_K·(TILE_M + TILE_N + 2)·4 = \(tk * (tm + tn + 2) * 4) bytes of local memory exceed 32 KiB"
@@ -38,6 +43,30 @@ extension KernelFamily {
             if (tm / wm) * (tn / wn) > 1024 { return "\((tm / wm) * (tn / wn)) work-items per group exceed 1024" }
             return nil
         })
+}
+
+/// The transpose layout of a product, `op(A)·op(B)`: matmul compiles one program per layout
+/// (its specialisations), so that the loads have no layout branches.
+enum GemmLayout: CaseIterable {
+    case nn, nt, tn, tt
+
+    init(transposeA: Bool, transposeB: Bool) {
+        switch (transposeA, transposeB) {
+        case (false, false): self = .nn
+        case (false, true): self = .nt
+        case (true, false): self = .tn
+        case (true, true): self = .tt
+        }
+    }
+
+    var specialization: KernelSpecialization {
+        switch self {
+        case .nn: KernelSpecialization(name: "nn", defines: ["TRANS_A": 0, "TRANS_B": 0])
+        case .nt: KernelSpecialization(name: "nt", defines: ["TRANS_A": 0, "TRANS_B": 1])
+        case .tn: KernelSpecialization(name: "tn", defines: ["TRANS_A": 1, "TRANS_B": 0])
+        case .tt: KernelSpecialization(name: "tt", defines: ["TRANS_A": 1, "TRANS_B": 1])
+        }
+    }
 }
 
 extension KernelDevice {
@@ -91,6 +120,7 @@ extension KernelDevice {
         let sliceK = slices == 1 ? max(shape.k, 1) : ((shape.k + slices - 1) / slices + tileK - 1) / tileK * tileK
         let strides: [KernelArgument] = [.int(shape.transposeA ? 1 : shape.lda), .int(shape.transposeA ? shape.lda : 1)]
         let bStrides: [KernelArgument] = [.int(shape.transposeB ? 1 : shape.ldb), .int(shape.transposeB ? shape.ldb : 1)]
+        let layout = GemmLayout(transposeA: shape.transposeA, transposeB: shape.transposeB).specialization
         let itemsPerLaunch = max(65535 / slices, 1)
         var first = 0
         while first < batch.count {
@@ -99,7 +129,7 @@ extension KernelDevice {
             let b = b.slice(first * batch.strideB, b.count - first * batch.strideB)
             let c = c.slice(first * batch.strideC, c.count - first * batch.strideC)
             if slices == 1 {
-                try launch(build, "sgemm", groups: [groups.0, groups.1, items], groupSize: groupSize + [1],
+                try launch(build, "sgemm", specialization: layout, groups: [groups.0, groups.1, items], groupSize: groupSize + [1],
                            [.int(shape.m), .int(shape.n), .int(shape.k), .float(alpha), .slice(a)] + strides
                             + [.slice(b)] + bStrides
                             + [.float(beta), .slice(c), .int(shape.ldc), .slice(bias ?? c), .flag(bias != nil),
@@ -108,12 +138,12 @@ extension KernelDevice {
             } else {
                 let plane = shape.m * shape.n
                 try withScratch(count: try bufferSize(items * slices, plane)) { workspace in
-                    try launch(build, "sgemm", groups: [groups.0, groups.1, items * slices], groupSize: groupSize + [1],
+                    try launch(build, "sgemm", specialization: layout, groups: [groups.0, groups.1, items * slices], groupSize: groupSize + [1],
                                [.int(shape.m), .int(shape.n), .int(shape.k), .float(1), .slice(a)] + strides
                                 + [.slice(b)] + bStrides
                                 + [.float(0), .slice(workspace), .int(shape.n), .slice(workspace), .flag(false), .int(0),
                                    .int(batch.strideA), .int(batch.strideB), .int(plane), .int(slices), .int(sliceK)])
-                    try launchLinear(build, "splitk_reduce", count: items * plane, [
+                    try launchLinear(build, "splitk_reduce", specialization: layout, count: items * plane, [
                         .int(shape.m), .int(shape.n), .int(items), .int(slices), .slice(workspace), .float(alpha),
                         .float(beta), .slice(c), .int(shape.ldc), .int(batch.strideC), .slice(bias ?? c),
                         .flag(bias != nil), .int(Int(activation.rawValue)),
