@@ -35,8 +35,9 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 /// (2-core EPYC, 2026-12-03, Benchmarks/README.md) against the scalar kernel of 2026-12-02:
 /// - matmul, 128×128 tiles 16 deep, 8×8 per work-item in 8-wide vectors: 1024³ at 35 GFLOPS
 ///   against 20 (CLBlast 20);
-/// - narrow products (M or N ≤ 32): 64×32 tiles 64 deep, 16×8 per work-item: 64x32x3136:tn at
-///   16 GFLOPS against 10, conv1's forward product 50176x16x64:nt at 13 against 6.3;
+/// - narrow products (M or N ≤ 32): 64×16 tiles 64 deep, 16×16 per work-item (4 work-items):
+///   conv1's forward product 50176x16x64:nt at 17 GFLOPS against 6.3 with the scalar kernel
+///   (10 with 64×32 tiles), 64x32x3136:tn at 15 against 10;
 /// - short products (M ≤ 16): 16×32 tiles 64 deep, 16×8 per work-item (4 work-items):
 ///   16x64x50176:tn (the cnn's conv1 weight gradient, split along K) at 9.5–13 GFLOPS against 7.7,
 ///   the batched 8*16x25x576:tn (Conv2d per-sample gradients) at 4.5 against 2.6 (16×64 tiles
@@ -44,7 +45,7 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 /// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms.
 public let cpuDeviceTuning: KernelDefines = [
     "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8", "VW": "8"],
-    "matmul-narrow": ["TILE_M": "64", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8"],
+    "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "64", "WPT_M": "16", "WPT_N": "16", "VW": "8"],
     "matmul-short": ["TILE_M": "16", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8"],
     "reduce": ["REDUCE_GROUP": "16"],
     "loss": ["STATS_GROUP": "16"],
