@@ -38,6 +38,9 @@
 #ifndef K_UNROLL
 #define K_UNROLL 0 // unroll factor of the loop over one stage's depth (0: the compiler's choice)
 #endif
+#ifndef PREFETCH
+#define PREFETCH 0 // 1: read the next stage from global memory into registers while this one is multiplied
+#endif
 #ifndef SPLIT_K
 #define SPLIT_K 0 // K slices of a product (host-side: 0 chooses them from the shape and the device)
 #endif
@@ -103,6 +106,44 @@ static __device__ __forceinline__ vecN vec_zero() {
 #define LOCAL_ALIGN __attribute__((aligned(4 * VW)))
 #endif
 
+// Where element e (0 ..< TILE_K·TILE_M) of a stage of op(A) goes in local memory: consecutive
+// work-items take consecutive addresses of A whichever way it is stored; likewise for op(B).
+#if TRANS_A
+#define A_KK(e) ((e) / TILE_M)
+#define A_MM(e) ((e) % TILE_M)
+#else
+#define A_KK(e) ((e) % TILE_K)
+#define A_MM(e) ((e) / TILE_K)
+#endif
+#if TRANS_B
+#define B_KK(e) ((e) % TILE_K)
+#define B_NN(e) ((e) / TILE_K)
+#else
+#define B_KK(e) ((e) / TILE_N)
+#define B_NN(e) ((e) % TILE_N)
+#endif
+
+// Element e of the stage at depth k0 of op(A) (0 outside the product); `interior` says the
+// whole output tile lies inside M×N, so only the depth needs checking.
+static float stage_a(__global const float *At, const int lda, const int M, const int m0, const int k0,
+                     const int kEnd, const bool interior, const int e) {
+    const int gm = m0 + A_MM(e), gk = k0 + A_KK(e);
+    const bool inside = (interior && k0 + TILE_K <= kEnd) || (gm < M && gk < kEnd);
+    // A select rather than an early return: PoCL keeps interior loads branch-free that way.
+    return inside ? (TRANS_A ? At[gk * lda + gm] : At[gm * lda + gk]) : 0.0f;
+}
+
+static float stage_b(__global const float *Bt, const int ldb, const int N, const int n0, const int k0,
+                     const int kEnd, const bool interior, const int e) {
+    const int gn = n0 + B_NN(e), gk = k0 + B_KK(e);
+    const bool inside = (interior && k0 + TILE_K <= kEnd) || (gk < kEnd && gn < N);
+    return inside ? (TRANS_B ? Bt[gn * ldb + gk] : Bt[gk * ldb + gn]) : 0.0f;
+}
+
+// The loads of work-item `tid`: r-th load is element e = tid + r·THREADS of the stage.
+#define EACH_LOAD(r, e, loads, total) \
+    for (int r = 0, e = tid; r < (loads); r++, e += THREADS) if ((loads) * THREADS == (total) || e < (total))
+
 #define MATMUL_STRINGIFY(x) #x
 #define MATMUL_PRAGMA(x) _Pragma(MATMUL_STRINGIFY(x))
 
@@ -156,38 +197,29 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     for (int i = 0; i < WPT_M; i++)
         for (int v = 0; v < VECTORS_N; v++) acc[i][v] = VEC_ZERO();
     // Interior tiles skip the bounds checks of the loads.
-    const bool wholeMN = m0 + TILE_M <= M && n0 + TILE_N <= N;
+    const bool interior = m0 + TILE_M <= M && n0 + TILE_N <= N;
+#if PREFETCH
+    float nextA[LOADS_A], nextB[LOADS_B];
+    EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = stage_a(At, lda, M, m0, kBegin, kEnd, interior, e);
+    EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = stage_b(Bt, ldb, N, n0, kBegin, kEnd, interior, e);
+#endif
 
     for (int k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
-        const bool whole = wholeMN && k0 + TILE_K <= kEnd;
-        // Consecutive work-items read consecutive addresses whichever way an operand is stored.
-        for (int r = 0; r < LOADS_A; r++) {
-            const int e = tid + r * THREADS;
-            if (LOADS_A * THREADS != TILE_K * TILE_M && e >= TILE_K * TILE_M) break;
-#if TRANS_A
-            const int mm = e % TILE_M, kk = e / TILE_M;
-            const int gm = m0 + mm, gk = k0 + kk;
-            As[kk][mm] = (whole || (gm < M && gk < kEnd)) ? At[gk * lda + gm] : 0.0f;
+#if PREFETCH
+        EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = nextA[r];
+        EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = nextB[r];
 #else
-            const int kk = e % TILE_K, mm = e / TILE_K;
-            const int gm = m0 + mm, gk = k0 + kk;
-            As[kk][mm] = (whole || (gm < M && gk < kEnd)) ? At[gm * lda + gk] : 0.0f;
+        EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = stage_a(At, lda, M, m0, k0, kEnd, interior, e);
+        EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = stage_b(Bt, ldb, N, n0, k0, kEnd, interior, e);
 #endif
-        }
-        for (int r = 0; r < LOADS_B; r++) {
-            const int e = tid + r * THREADS;
-            if (LOADS_B * THREADS != TILE_K * TILE_N && e >= TILE_K * TILE_N) break;
-#if TRANS_B
-            const int kk = e % TILE_K, nn = e / TILE_K;
-            const int gk = k0 + kk, gn = n0 + nn;
-            Bs[kk][nn] = (whole || (gk < kEnd && gn < N)) ? Bt[gn * ldb + gk] : 0.0f;
-#else
-            const int nn = e % TILE_N, kk = e / TILE_N;
-            const int gk = k0 + kk, gn = n0 + nn;
-            Bs[kk][nn] = (whole || (gk < kEnd && gn < N)) ? Bt[gk * ldb + gn] : 0.0f;
-#endif
-        }
         barrier(CLK_LOCAL_MEM_FENCE);
+#if PREFETCH
+        // Issued before the multiplication so that their latency hides behind it.
+        if (k0 + TILE_K < kEnd) {
+            EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = stage_a(At, lda, M, m0, k0 + TILE_K, kEnd, interior, e);
+            EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = stage_b(Bt, ldb, N, n0, k0 + TILE_K, kEnd, interior, e);
+        }
+#endif
 
 #if K_UNROLL > 0
         MATMUL_PRAGMA(unroll K_UNROLL)

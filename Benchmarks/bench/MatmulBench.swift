@@ -89,16 +89,19 @@ struct MatmulBench: ParsableCommand {
     }
 
     /// Every candidate tile configuration on every OpenCL device, each validated, so a new GPU
-    /// can be tuned in one run; the fastest is then set with FATHOM_KERNEL_DEFINES.
+    /// can be tuned in one run; the fastest is then set with FATHOM_KERNEL_DEFINES. A candidate
+    /// changes only the knobs it names, over the device's tuning in force (its measured table
+    /// and the user's overrides), and is labelled with them, e.g.
+    /// `matmul-short:SPLIT_K=8 matmul-narrow:SPLIT_K=8`.
     private func runSweep(_ devices: [any Device], reporter: Reporter) throws {
-        let user = try tuning.merged()
         for case let device as KernelDevice in devices {
             for candidate in matmulTuningCandidates {
-                var defines = user
-                for (family, values) in candidate { defines[family, default: [:]].merge(values) { $1 } }
+                var defines = device.kernelDefines
+                for (build, values) in candidate { defines[build, default: [:]].merge(values) { $1 } }
                 let tuned = try device.retuned(defines)
-                let config = (defines["matmul"] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                    .joined(separator: " ")
+                let config = candidate.sorted { $0.key < $1.key }.flatMap { build, values in
+                    values.sorted { $0.key < $1.key }.map { "\(build):\($0.key)=\($0.value)" }
+                }.joined(separator: " ")
                 for shape in try parsedShapes() {
                     for var m in try measure(shape.shape, batch: shape.batch, on: tuned, clblast: nil) {
                         m.config = config

@@ -45,6 +45,22 @@ struct CUDATests {
         }
     }
 
+    /// The sweep's candidates (vector widths, unrolling, prefetching, other tiles) are what a GPU
+    /// run tries first; each must compile through NVRTC without spilling.
+    @Test("every matmul tuning candidate compiles for sm_90 without spills", arguments: matmulTuningCandidates.indices)
+    func candidatesCompile(_ index: Int) throws {
+        let nvrtc = try compiler()
+        let resolved = try KernelRegistry.resolve(matmulTuningCandidates[index])
+        for build in matmulTuningCandidates[index].keys.sorted() {
+            let program = KernelDevice.program(build, values: resolved[build] ?? [:],
+                                               specialization: GemmLayout.tn.specialization)
+            let output = try nvrtc.compile(program.source(runtimePreludes: ["cuda_compat"]), name: program.buildName,
+                                           architecture: "sm_90", defines: program.defines, resourceUsage: true)
+            let usage = try #require(RegisterUsage(ptxasLog: output.log), "no ptxas report in: \(output.log)")
+            #expect(usage.spillBytes == 0, "candidate \(index) \(build) spills \(usage.spillBytes) bytes")
+        }
+    }
+
     @Test("an NVRTC error names the kernel file and its own line")
     func errorsNameFiles() throws {
         let nvrtc = try compiler()

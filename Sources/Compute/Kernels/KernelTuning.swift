@@ -81,7 +81,8 @@ public func defaultTuning(isGPU: Bool, deviceName: String) -> KernelDefines {
 /// tiles applied to the wide and the narrow builds alike (at most 33 KiB of local memory), in
 /// 4-wide vectors and, for the CPU-type devices whose vector units want them, 8-wide; then
 /// 16-row tiles for the short build; then fixed K splits of the narrow and short builds (the
-/// automatic choice is `SPLIT_K=0`) and K-loop unroll factors.
+/// automatic choice is `SPLIT_K=0`), K-loop unroll factors and register prefetching of the next
+/// stage.
 public let matmulTuningCandidates: [KernelDefines] = {
     func tiles(_ m: Int, _ n: Int, _ k: Int, _ wm: Int, _ wn: Int, _ vw: Int) -> [String: String] {
         ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)", "VW": "\(vw)"]
@@ -102,5 +103,7 @@ public let matmulTuningCandidates: [KernelDefines] = {
         ["matmul": ["K_UNROLL": "\(factor)"], narrowMatmulBuild: ["K_UNROLL": "\(factor)"],
          shortMatmulBuild: ["K_UNROLL": "\(factor)"]]
     }
-    return square + short + splits + unrolls
+    let prefetch: KernelDefines = ["matmul": ["PREFETCH": "1"], narrowMatmulBuild: ["PREFETCH": "1"],
+                                   shortMatmulBuild: ["PREFETCH": "1"]]
+    return square + short + splits + unrolls + [prefetch]
 }()
