@@ -41,6 +41,9 @@
 #ifndef PREFETCH
 #define PREFETCH 0 // 1: read the next stage from global memory into registers while this one is multiplied
 #endif
+#ifndef GLOBAL_QUADS
+#define GLOBAL_QUADS 0 // 1: interior stages read from global memory in aligned runs of 4 (float4)
+#endif
 #ifndef SPLIT_K
 #define SPLIT_K 0 // K slices of a product (host-side: 0 chooses them from the shape and the device)
 #endif
@@ -140,6 +143,41 @@ static float stage_b(__global const float *Bt, const int ldb, const int N, const
     return inside ? (TRANS_B ? Bt[gn * ldb + gk] : Bt[gk * ldb + gn]) : 0.0f;
 }
 
+// Aligned runs of four along each operand's contiguous dimension, for GLOBAL_QUADS: quad q of a
+// stage starts at (A_QKK(q), A_QMM(q)) and runs along k (row-major A) or m (Aᵀ); likewise B.
+#if TRANS_A
+#define A_QMM(q) (((q) % (TILE_M / 4)) * 4)
+#define A_QKK(q) ((q) / (TILE_M / 4))
+#define A_QSTEP_K 0
+#define A_QUADS_FIT (TILE_M % 4 == 0)
+#else
+#define A_QKK(q) (((q) % (TILE_K / 4)) * 4)
+#define A_QMM(q) ((q) / (TILE_K / 4))
+#define A_QSTEP_K 1
+#define A_QUADS_FIT (TILE_K % 4 == 0)
+#endif
+#if TRANS_B
+#define B_QKK(q) (((q) % (TILE_K / 4)) * 4)
+#define B_QNN(q) ((q) / (TILE_K / 4))
+#define B_QSTEP_K 1
+#define B_QUADS_FIT (TILE_K % 4 == 0)
+#else
+#define B_QNN(q) (((q) % (TILE_N / 4)) * 4)
+#define B_QKK(q) ((q) / (TILE_N / 4))
+#define B_QSTEP_K 0
+#define B_QUADS_FIT (TILE_N % 4 == 0)
+#endif
+#define QUADS_A ((TILE_K * TILE_M / 4 + THREADS - 1) / THREADS)
+#define QUADS_B ((TILE_K * TILE_N / 4 + THREADS - 1) / THREADS)
+
+// Four consecutive floats at p (16-byte aligned) into q[0..3] with one vector load.
+#ifdef __CUDACC__
+#define LOAD_QUAD(p, q) \
+    do { const float4 v_ = *(const float4 *)(p); (q)[0] = v_.x; (q)[1] = v_.y; (q)[2] = v_.z; (q)[3] = v_.w; } while (0)
+#else
+#define LOAD_QUAD(p, q) vstore4(vload4(0, p), 0, q)
+#endif
+
 // The loads of work-item `tid`: r-th load is element e = tid + r·THREADS of the stage.
 #define EACH_LOAD(r, e, loads, total) \
     for (int r = 0, e = tid; r < (loads); r++, e += THREADS) if ((loads) * THREADS == (total) || e < (total))
@@ -198,6 +236,11 @@ void sgemm(const int M, const int N, const int K, const float alpha,
         for (int v = 0; v < VECTORS_N; v++) acc[i][v] = VEC_ZERO();
     // Interior tiles skip the bounds checks of the loads.
     const bool interior = m0 + TILE_M <= M && n0 + TILE_N <= N;
+#if GLOBAL_QUADS
+    // The stage origins are multiples of 4 along each contiguous dimension, so offset and leading
+    // dimension decide the alignment.
+    const bool quadsA = offA % 4 == 0 && lda % 4 == 0, quadsB = offB % 4 == 0 && ldb % 4 == 0;
+#endif
 #if PREFETCH
     float nextA[LOADS_A], nextB[LOADS_B];
     EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = stage_a(At, lda, M, m0, kBegin, kEnd, interior, e);
@@ -209,7 +252,28 @@ void sgemm(const int M, const int N, const int K, const float alpha,
         EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = nextA[r];
         EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = nextB[r];
 #else
+#if GLOBAL_QUADS
+        // Whole stages of operands whose runs of four are 16-byte aligned take the vector path.
+        if (A_QUADS_FIT && quadsA && interior && k0 + TILE_K <= kEnd) {
+            EACH_LOAD(r, q, QUADS_A, TILE_K * TILE_M / 4) {
+                const int kk = A_QKK(q), mm = A_QMM(q);
+                float v[4];
+                LOAD_QUAD(TRANS_A ? &At[(k0 + kk) * lda + m0 + mm] : &At[(m0 + mm) * lda + k0 + kk], v);
+                for (int w = 0; w < 4; w++) As[kk + w * A_QSTEP_K][mm + w * (1 - A_QSTEP_K)] = v[w];
+            }
+        } else
+#endif
         EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = stage_a(At, lda, M, m0, k0, kEnd, interior, e);
+#if GLOBAL_QUADS
+        if (B_QUADS_FIT && quadsB && interior && k0 + TILE_K <= kEnd) {
+            EACH_LOAD(r, q, QUADS_B, TILE_K * TILE_N / 4) {
+                const int kk = B_QKK(q), nn = B_QNN(q);
+                float v[4];
+                LOAD_QUAD(TRANS_B ? &Bt[(n0 + nn) * ldb + k0 + kk] : &Bt[(k0 + kk) * ldb + n0 + nn], v);
+                for (int w = 0; w < 4; w++) Bs[kk + w * B_QSTEP_K][nn + w * (1 - B_QSTEP_K)] = v[w];
+            }
+        } else
+#endif
         EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = stage_b(Bt, ldb, N, n0, k0, kEnd, interior, e);
 #endif
         barrier(CLK_LOCAL_MEM_FENCE);

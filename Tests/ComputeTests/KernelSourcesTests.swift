@@ -107,7 +107,7 @@ struct KernelSourcesTests {
 
     @Test("tuning is validated against the registry's declarations")
     func tuningValidation() throws {
-        #expect(throws: ComputeError.invalidTuning("matmul has no knob TILE_Q (knobs: TILE_M, TILE_N, TILE_K, WPT_M, WPT_N, VW, K_UNROLL, PREFETCH, SPLIT_K)")) {
+        #expect(throws: ComputeError.invalidTuning("matmul has no knob TILE_Q (knobs: TILE_M, TILE_N, TILE_K, WPT_M, WPT_N, VW, K_UNROLL, PREFETCH, GLOBAL_QUADS, SPLIT_K)")) {
             try KernelRegistry.resolve(["matmul": ["TILE_Q": "4"]])
         }
         #expect(throws: ComputeError.invalidTuning("conv has no knob X (it has none)")) {

@@ -112,30 +112,35 @@ struct MatmulTests {
         try expectProduct(s, on: device, seeds: (11, 12), "retuned OpenCL matmul")
     }
 
-    /// Each lane of a vector is one fma in k order, so the vector width, the unroll factor and
-    /// prefetching may not change a single bit; every layout is its own compiled program.
-    @Test("every vector width, K unroll and prefetch gives the same bits on every layout and awkward shape",
+    /// Each lane of a vector is one fma in k order, so the vector width, the unroll factor,
+    /// prefetching and float4 loads may not change a single bit; every layout is its own program.
+    @Test("every vector width, K unroll, prefetch and float4 load gives the same bits on every layout and awkward shape",
           arguments: [(false, false), (false, true), (true, false), (true, true)])
     func vectorWidths(_ transposes: (Bool, Bool)) throws {
-        let shapes = [(37, 29, 19), (1, 1, 1), (1, 17, 3), (64, 64, 64), (5, 131, 67)].map { m, n, k in
+        // 64³ and 96×128×72 have interior tiles whose rows are 16-byte aligned (the float4 path);
+        // a padded leading dimension of 66 is not aligned, so it takes the scalar path.
+        var padded = GemmShape(m: 96, n: 128, k: 72, transposeA: transposes.0, transposeB: transposes.1)
+        padded.lda += 2; padded.ldb += 2
+        let shapes = [(37, 29, 19), (1, 1, 1), (1, 17, 3), (64, 64, 64), (5, 131, 67), (96, 128, 72)].map { m, n, k in
             GemmShape(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1)
-        }
+        } + [padded]
         var first: [[Float]]?
-        for (vw, unroll, prefetch) in [(1, 0, 0), (2, 3, 1), (4, 0, 0), (8, 8, 0), (8, 0, 1)] {
+        for (vw, unroll, prefetch, quads) in [(1, 0, 0, 0), (2, 3, 1, 0), (4, 0, 0, 1), (8, 8, 0, 0), (8, 0, 1, 0), (8, 0, 0, 1)] {
             let tiles = ["TILE_M": "32", "TILE_N": "64", "TILE_K": "8", "WPT_M": "4", "WPT_N": "8",
-                         "VW": "\(vw)", "K_UNROLL": "\(unroll)", "PREFETCH": "\(prefetch)", "SPLIT_K": "1"]
+                         "VW": "\(vw)", "K_UNROLL": "\(unroll)", "PREFETCH": "\(prefetch)", "GLOBAL_QUADS": "\(quads)",
+                         "SPLIT_K": "1"]
             let device = try KernelDevice.openCL(Devices.openCLInfo, kernelDefines: [
                 "matmul": tiles, narrowMatmulBuild: tiles, shortMatmulBuild: tiles,
             ], cacheDirectory: nil)
             var outputs: [[Float]] = []
             for s in shapes {
-                try expectProduct(s, on: device, seeds: (21, 22), "VW \(vw) unroll \(unroll) prefetch \(prefetch) \(s)")
+                try expectProduct(s, on: device, seeds: (21, 22), "VW \(vw) unroll \(unroll) prefetch \(prefetch) quads \(quads) \(s)")
                 let a = randomValues(s.aCount, seed: 23), b = randomValues(s.bCount, seed: 24)
                 let c = try device.makeBuffer(count: s.cCount)
                 try device.gemm(s, a: try device.upload(a).whole, b: try device.upload(b).whole, c: c.whole)
                 outputs.append(try device.download(c.whole))
             }
-            if let first { #expect(outputs == first, "VW \(vw) unroll \(unroll) prefetch \(prefetch) changed bits") } else { first = outputs }
+            if let first { #expect(outputs == first, "VW \(vw) unroll \(unroll) prefetch \(prefetch) quads \(quads) changed bits") } else { first = outputs }
         }
     }
 

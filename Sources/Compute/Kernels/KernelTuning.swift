@@ -42,11 +42,16 @@ public func environmentKernelDefines() throws(ComputeError) -> KernelDefines {
 ///   16x64x50176:tn (the cnn's conv1 weight gradient, split along K) at 9.5–13 GFLOPS against 7.7,
 ///   the batched 8*16x25x576:tn (Conv2d per-sample gradients) at 4.5 against 2.6 (16×64 tiles
 ///   leave most of that product's 25 columns' tile idle);
+/// - float4 global loads (`GLOBAL_QUADS`) on all three: 1024³ 31 → 46 GFLOPS, 16x64x50176:tn
+///   11 → 17, 512x784x256:tn 31 → 33–42 (C harness, best of three, 2026-12-03);
 /// - reductions in groups of 16: `bench kernels` column_sum 256×512 in 0.29 ms against 1.27 ms.
 public let cpuDeviceTuning: KernelDefines = [
-    "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8", "VW": "8"],
-    "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "64", "WPT_M": "16", "WPT_N": "16", "VW": "8"],
-    "matmul-short": ["TILE_M": "16", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8"],
+    "matmul": ["TILE_M": "128", "TILE_N": "128", "TILE_K": "16", "WPT_M": "8", "WPT_N": "8", "VW": "8",
+               "GLOBAL_QUADS": "1"],
+    "matmul-narrow": ["TILE_M": "64", "TILE_N": "16", "TILE_K": "64", "WPT_M": "16", "WPT_N": "16", "VW": "8",
+                      "GLOBAL_QUADS": "1"],
+    "matmul-short": ["TILE_M": "16", "TILE_N": "32", "TILE_K": "64", "WPT_M": "16", "WPT_N": "8", "VW": "8",
+                     "GLOBAL_QUADS": "1"],
     "reduce": ["REDUCE_GROUP": "16"],
     "loss": ["STATS_GROUP": "16"],
 ]
@@ -81,8 +86,8 @@ public func defaultTuning(isGPU: Bool, deviceName: String) -> KernelDefines {
 /// tiles applied to the wide and the narrow builds alike (at most 33 KiB of local memory), in
 /// 4-wide vectors and, for the CPU-type devices whose vector units want them, 8-wide; then
 /// 16-row tiles for the short build; then fixed K splits of the narrow and short builds (the
-/// automatic choice is `SPLIT_K=0`), K-loop unroll factors and register prefetching of the next
-/// stage.
+/// automatic choice is `SPLIT_K=0`), K-loop unroll factors, register prefetching of the next
+/// stage and float4 global loads.
 public let matmulTuningCandidates: [KernelDefines] = {
     func tiles(_ m: Int, _ n: Int, _ k: Int, _ wm: Int, _ wn: Int, _ vw: Int) -> [String: String] {
         ["TILE_M": "\(m)", "TILE_N": "\(n)", "TILE_K": "\(k)", "WPT_M": "\(wm)", "WPT_N": "\(wn)", "VW": "\(vw)"]
@@ -105,5 +110,7 @@ public let matmulTuningCandidates: [KernelDefines] = {
     }
     let prefetch: KernelDefines = ["matmul": ["PREFETCH": "1"], narrowMatmulBuild: ["PREFETCH": "1"],
                                    shortMatmulBuild: ["PREFETCH": "1"]]
-    return square + short + splits + unrolls + [prefetch]
+    let quads: KernelDefines = ["matmul": ["GLOBAL_QUADS": "1"], narrowMatmulBuild: ["GLOBAL_QUADS": "1"],
+                                shortMatmulBuild: ["GLOBAL_QUADS": "1"]]
+    return square + short + splits + unrolls + [prefetch, quads]
 }()

@@ -27,6 +27,7 @@ extension KernelFamily {
             TuningKnob("VW", 4, .powerOfTwo, "width of the vectors a work-item's columns are read and multiplied in (1, 2, 4 or 8)"),
             TuningKnob("K_UNROLL", 0, .nonNegative, "unroll factor of the loop over one stage's depth (0: the compiler's choice)"),
             TuningKnob("PREFETCH", 0, .nonNegative, "1: read the next stage into registers while this one is multiplied"),
+            TuningKnob("GLOBAL_QUADS", 0, .nonNegative, "1: read interior stages of 16-byte-aligned operands as float4 (without PREFETCH)"),
             TuningKnob("SPLIT_K", 0, .nonNegative, "K slices of a product (0: chosen from the shape and the device)"),
         ],
         extraBuilds: [narrowMatmulBuild, shortMatmulBuild],
@@ -36,6 +37,7 @@ extension KernelFamily {
                                         v["WPT_M", default: 1], v["WPT_N", default: 1])
             if tm % wm != 0 || tn % wn != 0 { return "TILE_M and TILE_N must be multiples of WPT_M and WPT_N" }
             if v["PREFETCH", default: 0] > 1 { return "PREFETCH must be 0 or 1" }
+            if v["GLOBAL_QUADS", default: 0] > 1 { return "GLOBAL_QUADS must be 0 or 1" }
             let vw = v["VW", default: 1]
             if vw > 8 || wn % vw != 0 { return "VW must be 1, 2, 4 or 8 and divide WPT_N" }
             // OpenCL guarantees 32 KiB of local memory per work-group (matmul.cl's #error says the same).
