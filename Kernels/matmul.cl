@@ -66,8 +66,6 @@
 #define THREADS_N (TILE_N / WPT_N)
 #define THREADS (THREADS_M * THREADS_N)
 #define VECTORS_N (WPT_N / VW)
-#define LOADS_A ((TILE_K * TILE_M + THREADS - 1) / THREADS)
-#define LOADS_B ((TILE_K * TILE_N + THREADS - 1) / THREADS)
 
 // VW-wide vectors: OpenCL's own types; in CUDA C++, which has no vector arithmetic, a struct
 // with the three operations the product needs. Each lane is one fma in either, so the result
@@ -86,6 +84,7 @@ static __device__ __forceinline__ vecN vec_zero() {
 #define VEC_TO_ARRAY(v, out) \
     do { for (int w_ = 0; w_ < VW; w_++) (out)[w_] = (v).s[w_]; } while (0)
 #define LOCAL_ALIGN __align__(4 * VW)
+#define STAGE_INLINE __forceinline__
 #else
 #if VW == 1
 #define vecN float
@@ -107,68 +106,32 @@ static __device__ __forceinline__ vecN vec_zero() {
 #define VEC_ZERO() ((vecN)(0.0f))
 #define VEC_FMA(acc, a, b) ((acc) = fma((vecN)(a), (b), (acc)))
 #define LOCAL_ALIGN __attribute__((aligned(4 * VW)))
+#define STAGE_INLINE inline
 #endif
 
-// Where element e (0 ..< TILE_K·TILE_M) of a stage of op(A) goes in local memory: consecutive
-// work-items take consecutive addresses of A whichever way it is stored; likewise for op(B).
-#if TRANS_A
-#define A_KK(e) ((e) / TILE_M)
-#define A_MM(e) ((e) % TILE_M)
-#else
-#define A_KK(e) ((e) % TILE_K)
-#define A_MM(e) ((e) / TILE_K)
-#endif
-#if TRANS_B
-#define B_KK(e) ((e) % TILE_K)
-#define B_NN(e) ((e) / TILE_K)
-#else
-#define B_KK(e) ((e) / TILE_N)
-#define B_NN(e) ((e) % TILE_N)
-#endif
+// Both operands are staged by the same code. A stage of op(X) is TILE_K × `width` (X = A: width
+// TILE_M; X = B: TILE_N), stored at S[kk·stride + xx]. `kc` says consecutive k are adjacent in
+// memory (A row-major, Bᵀ): element e of a stage then runs along k, otherwise along x, so that
+// consecutive work-items take consecutive addresses whichever way the operand is stored. Width and
+// kc are constants at every call, so the divisions and the layout choice fold away.
+#define STAGE_KK(e, width, kc) ((kc) ? (e) % TILE_K : (e) / (width))
+#define STAGE_XX(e, width, kc) ((kc) ? (e) / TILE_K : (e) % (width))
+#define STAGE_LOADS(width) ((TILE_K * (width) + THREADS - 1) / THREADS)
+#define STAGE_QUADS(width) ((TILE_K * (width) / 4 + THREADS - 1) / THREADS)
 
-// Element e of the stage at depth k0 of op(A) (0 outside the product); `interior` says the
-// whole output tile lies inside M×N, so only the depth needs checking.
-static float stage_a(__global const float *At, const int lda, const int M, const int m0, const int k0,
-                     const int kEnd, const bool interior, const int e) {
-    const int gm = m0 + A_MM(e), gk = k0 + A_KK(e);
-    const bool inside = (interior && k0 + TILE_K <= kEnd) || (gm < M && gk < kEnd);
+// The loads of work-item `tid`: r-th load is element e = tid + r·THREADS of the stage.
+#define EACH_LOAD(r, e, loads, total) \
+    for (int r = 0, e = tid; r < (loads); r++, e += THREADS) if ((loads) * THREADS == (total) || e < (total))
+
+// Element e of the stage at depth k0 of op(X), extent × kEnd starting at row x0 (0 outside the
+// product); `interior` says the whole output tile lies inside M×N, so only the depth needs checking.
+static STAGE_INLINE float stage_element(__global const float *X, const int ld, const int extent, const int x0, const int k0,
+                           const int kEnd, const bool interior, const int e, const int width, const bool kc) {
+    const int gx = x0 + STAGE_XX(e, width, kc), gk = k0 + STAGE_KK(e, width, kc);
+    const bool inside = (interior && k0 + TILE_K <= kEnd) || (gx < extent && gk < kEnd);
     // A select rather than an early return: PoCL keeps interior loads branch-free that way.
-    return inside ? (TRANS_A ? At[gk * lda + gm] : At[gm * lda + gk]) : 0.0f;
+    return inside ? (kc ? X[gx * ld + gk] : X[gk * ld + gx]) : 0.0f;
 }
-
-static float stage_b(__global const float *Bt, const int ldb, const int N, const int n0, const int k0,
-                     const int kEnd, const bool interior, const int e) {
-    const int gn = n0 + B_NN(e), gk = k0 + B_KK(e);
-    const bool inside = (interior && k0 + TILE_K <= kEnd) || (gk < kEnd && gn < N);
-    return inside ? (TRANS_B ? Bt[gn * ldb + gk] : Bt[gk * ldb + gn]) : 0.0f;
-}
-
-// Aligned runs of four along each operand's contiguous dimension, for GLOBAL_QUADS: quad q of a
-// stage starts at (A_QKK(q), A_QMM(q)) and runs along k (row-major A) or m (Aᵀ); likewise B.
-#if TRANS_A
-#define A_QMM(q) (((q) % (TILE_M / 4)) * 4)
-#define A_QKK(q) ((q) / (TILE_M / 4))
-#define A_QSTEP_K 0
-#define A_QUADS_FIT (TILE_M % 4 == 0)
-#else
-#define A_QKK(q) (((q) % (TILE_K / 4)) * 4)
-#define A_QMM(q) ((q) / (TILE_K / 4))
-#define A_QSTEP_K 1
-#define A_QUADS_FIT (TILE_K % 4 == 0)
-#endif
-#if TRANS_B
-#define B_QKK(q) (((q) % (TILE_K / 4)) * 4)
-#define B_QNN(q) ((q) / (TILE_K / 4))
-#define B_QSTEP_K 1
-#define B_QUADS_FIT (TILE_K % 4 == 0)
-#else
-#define B_QNN(q) (((q) % (TILE_N / 4)) * 4)
-#define B_QKK(q) ((q) / (TILE_N / 4))
-#define B_QSTEP_K 0
-#define B_QUADS_FIT (TILE_N % 4 == 0)
-#endif
-#define QUADS_A ((TILE_K * TILE_M / 4 + THREADS - 1) / THREADS)
-#define QUADS_B ((TILE_K * TILE_N / 4 + THREADS - 1) / THREADS)
 
 // Four consecutive floats at p (16-byte aligned) into q[0..3] with one vector load.
 #ifdef __CUDACC__
@@ -178,9 +141,38 @@ static float stage_b(__global const float *Bt, const int ldb, const int N, const
 #define LOAD_QUAD(p, q) vstore4(vload4(0, p), 0, q)
 #endif
 
-// The loads of work-item `tid`: r-th load is element e = tid + r·THREADS of the stage.
-#define EACH_LOAD(r, e, loads, total) \
-    for (int r = 0, e = tid; r < (loads); r++, e += THREADS) if ((loads) * THREADS == (total) || e < (total))
+// The stage at depth k0 of op(X) into the local array S[TILE_K][·]. With GLOBAL_QUADS, whole
+// interior stages of an operand whose runs of four along its contiguous dimension are 16-byte
+// aligned (`quads`) are read as float4: quad q starts at (kk, xx) and runs along k (kc) or x.
+// A macro, not a function, so that S stays a named local array: through a generic pointer NVRTC
+// spills registers in the tn layout.
+#if GLOBAL_QUADS
+#define STAGE_QUADS_OR(X, ld, x0, k0, quads, S, width, kc) \
+    if ((kc ? TILE_K % 4 == 0 : (width) % 4 == 0) && (quads) && interior && (k0) + TILE_K <= kEnd) { \
+        EACH_LOAD(r, q, STAGE_QUADS(width), TILE_K * (width) / 4) { \
+            const int kk = (kc) ? (q % (TILE_K / 4)) * 4 : q / ((width) / 4); \
+            const int xx = (kc) ? q / (TILE_K / 4) : (q % ((width) / 4)) * 4; \
+            float v[4]; \
+            LOAD_QUAD((kc) ? &X[((x0) + xx) * (ld) + (k0) + kk] : &X[((k0) + kk) * (ld) + (x0) + xx], v); \
+            for (int w = 0; w < 4; w++) S[kk + ((kc) ? w : 0)][xx + ((kc) ? 0 : w)] = v[w]; \
+        } \
+    } else
+#else
+#define STAGE_QUADS_OR(X, ld, x0, k0, quads, S, width, kc)
+#endif
+#define STAGE_OPERAND(X, ld, extent, x0, k0, quads, S, width, kc) \
+    STAGE_QUADS_OR(X, ld, x0, k0, quads, S, width, kc) \
+    EACH_LOAD(r, e, STAGE_LOADS(width), TILE_K * (width)) \
+        S[STAGE_KK(e, width, kc)][STAGE_XX(e, width, kc)] = \
+            stage_element(X, ld, extent, x0, k0, kEnd, interior, e, width, kc)
+
+// The two operands' staging arguments, named once.
+#define A_KC (!TRANS_A)
+#define B_KC (TRANS_B)
+#define LOADS_A STAGE_LOADS(TILE_M)
+#define LOADS_B STAGE_LOADS(TILE_N)
+#define A_ELEMENT(e, k0) stage_element(At, lda, M, m0, k0, kEnd, interior, e, TILE_M, A_KC)
+#define B_ELEMENT(e, k0) stage_element(Bt, ldb, N, n0, k0, kEnd, interior, e, TILE_N, B_KC)
 
 #define MATMUL_STRINGIFY(x) #x
 #define MATMUL_PRAGMA(x) _Pragma(MATMUL_STRINGIFY(x))
@@ -240,48 +232,31 @@ void sgemm(const int M, const int N, const int K, const float alpha,
     // The stage origins are multiples of 4 along each contiguous dimension, so offset and leading
     // dimension decide the alignment.
     const bool quadsA = offA % 4 == 0 && lda % 4 == 0, quadsB = offB % 4 == 0 && ldb % 4 == 0;
+#else
+    const bool quadsA = false, quadsB = false;
 #endif
 #if PREFETCH
     float nextA[LOADS_A], nextB[LOADS_B];
-    EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = stage_a(At, lda, M, m0, kBegin, kEnd, interior, e);
-    EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = stage_b(Bt, ldb, N, n0, kBegin, kEnd, interior, e);
+    EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = A_ELEMENT(e, kBegin);
+    EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = B_ELEMENT(e, kBegin);
 #endif
 
     for (int k0 = kBegin; k0 < kEnd; k0 += TILE_K) {
 #if PREFETCH
-        EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = nextA[r];
-        EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = nextB[r];
+        EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M)
+            As[STAGE_KK(e, TILE_M, A_KC)][STAGE_XX(e, TILE_M, A_KC)] = nextA[r];
+        EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N)
+            Bs[STAGE_KK(e, TILE_N, B_KC)][STAGE_XX(e, TILE_N, B_KC)] = nextB[r];
 #else
-#if GLOBAL_QUADS
-        // Whole stages of operands whose runs of four are 16-byte aligned take the vector path.
-        if (A_QUADS_FIT && quadsA && interior && k0 + TILE_K <= kEnd) {
-            EACH_LOAD(r, q, QUADS_A, TILE_K * TILE_M / 4) {
-                const int kk = A_QKK(q), mm = A_QMM(q);
-                float v[4];
-                LOAD_QUAD(TRANS_A ? &At[(k0 + kk) * lda + m0 + mm] : &At[(m0 + mm) * lda + k0 + kk], v);
-                for (int w = 0; w < 4; w++) As[kk + w * A_QSTEP_K][mm + w * (1 - A_QSTEP_K)] = v[w];
-            }
-        } else
-#endif
-        EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) As[A_KK(e)][A_MM(e)] = stage_a(At, lda, M, m0, k0, kEnd, interior, e);
-#if GLOBAL_QUADS
-        if (B_QUADS_FIT && quadsB && interior && k0 + TILE_K <= kEnd) {
-            EACH_LOAD(r, q, QUADS_B, TILE_K * TILE_N / 4) {
-                const int kk = B_QKK(q), nn = B_QNN(q);
-                float v[4];
-                LOAD_QUAD(TRANS_B ? &Bt[(n0 + nn) * ldb + k0 + kk] : &Bt[(k0 + kk) * ldb + n0 + nn], v);
-                for (int w = 0; w < 4; w++) Bs[kk + w * B_QSTEP_K][nn + w * (1 - B_QSTEP_K)] = v[w];
-            }
-        } else
-#endif
-        EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) Bs[B_KK(e)][B_NN(e)] = stage_b(Bt, ldb, N, n0, k0, kEnd, interior, e);
+        STAGE_OPERAND(At, lda, M, m0, k0, quadsA, As, TILE_M, A_KC);
+        STAGE_OPERAND(Bt, ldb, N, n0, k0, quadsB, Bs, TILE_N, B_KC);
 #endif
         barrier(CLK_LOCAL_MEM_FENCE);
 #if PREFETCH
         // Issued before the multiplication so that their latency hides behind it.
         if (k0 + TILE_K < kEnd) {
-            EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = stage_a(At, lda, M, m0, k0 + TILE_K, kEnd, interior, e);
-            EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = stage_b(Bt, ldb, N, n0, k0 + TILE_K, kEnd, interior, e);
+            EACH_LOAD(r, e, LOADS_A, TILE_K * TILE_M) nextA[r] = A_ELEMENT(e, k0 + TILE_K);
+            EACH_LOAD(r, e, LOADS_B, TILE_K * TILE_N) nextB[r] = B_ELEMENT(e, k0 + TILE_K);
         }
 #endif
 
