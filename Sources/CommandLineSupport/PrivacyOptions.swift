@@ -1,3 +1,4 @@
+import Artifacts
 import ArgumentParser
 import Compute
 import Privacy
@@ -55,9 +56,16 @@ public struct PrivacyOptions: ParsableArguments {
     @Option(help: "Per-sample norms: auto (per layer the cheaper of the ghost norm and materialised per-sample gradients), ghost (Linear ‖a‖·‖b‖, convolutions through Gram matrices), or materialized.")
     public var gradSample: GradSampleMode = .auto
 
+    /// The budget the run stops at.
+    @Option(help: "Stop before a step would spend more than this ε at --delta (exit 0, the reason in the final record); holds across --resume.")
+    public var maxEpsilon: Double?
+
     public init() {}
 
     public func validate() throws {
+        if let maxEpsilon, !(maxEpsilon > 0 && maxEpsilon.isFinite) {
+            throw ValidationError("--max-epsilon must be a positive number")
+        }
         guard (noiseMultiplier == nil) != (targetEpsilon == nil) else {
             throw ValidationError("give exactly one of --noise-multiplier and --target-epsilon")
         }
@@ -82,13 +90,25 @@ public struct PrivacyOptions: ParsableArguments {
 /// the transform, Poisson sampling by default, and the RDP accountant's ε after every epoch. The
 /// optimizer (SGD, momentum, Adam, …) runs on the noisy gradient: post-processing, so DP-Adam and
 /// DP-RMSProp (Zhou, Chen, Hong, Wu and Banerjee) keep the same guarantee.
-public final class DPSGDAlgorithm {
+///
+/// The accountant's history travels in checkpoints (`privacy_history`), so a resumed run
+/// continues the same budget: `--target-epsilon` calibrates σ for the remaining steps on top of
+/// what the checkpoint spent, and `--max-epsilon` counts the checkpoint's steps.
+public final class DPSGDAlgorithm: RunObserver {
     /// The parsed options.
     public let options: PrivacyOptions
     /// σ in force, known once the run has sized its sampler.
     public private(set) var noiseMultiplier: Double = 0
     /// q the accountant uses.
     public private(set) var sampleRate: Double = 0
+    /// C the noise is calibrated to (‖(C_1..C_k)‖₂ per layer).
+    public private(set) var noiseNorm: Double = 0
+    /// What a resumed checkpoint had spent, and in how many steps.
+    private var spent = RDPAccountant()
+    private var spentSteps = 0
+
+    /// Checkpoint metadata keys.
+    static let historyKey = "privacy_history", accountantKey = "privacy_accountant"
 
     public init(options: PrivacyOptions) {
         self.options = options
@@ -107,10 +127,12 @@ public final class DPSGDAlgorithm {
             sampleRate = (sampler as? PoissonSampler)?.rate
                 ?? min(Double(training.batchSize.rows(of: train.count)) / Double(max(train.count, 1)), 1)
             if let target = options.targetEpsilon {
-                let steps = training.epochCount(.firstOrder) * sampler.stepsPerEpoch
+                let remaining = training.epochCount(.firstOrder) * sampler.stepsPerEpoch - spentSteps
                 do {
-                    noiseMultiplier = try RDPAccountant.noiseMultiplier(targetEpsilon: target, delta: options.delta,
-                                                                        sampleRate: sampleRate, steps: steps)
+                    noiseMultiplier = remaining > 0
+                        ? try spent.noiseMultiplier(targetEpsilon: target, delta: options.delta, sampleRate: sampleRate,
+                                                    steps: remaining)
+                        : spent.history.last?.noiseMultiplier ?? 0
                 } catch {
                     throw CommandFailure("--target-epsilon \(target): \(error)", status: 64)
                 }
@@ -120,7 +142,12 @@ public final class DPSGDAlgorithm {
             if !(sampler is PoissonSampler) {
                 Console.error("dp-sgd: the accountant assumes Poisson sampling; with --sampling shuffle ε is an approximation")
             }
+            if train.count > 0 && options.delta > 1 / Double(train.count) {
+                Console.error("dp-sgd: warning: δ = \(options.delta) is above 1/N = \(1 / Double(train.count)); "
+                              + "such a guarantee allows publishing a few examples outright")
+            }
             let clipping = try options.clippingRule(layers: model.parametricLayerCount)
+            noiseNorm = Double(clipping.noiseNorm)
             let source = try ClippedGradient(model: model, data: train, clipping: clipping, mode: options.gradSample)
             let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(noiseMultiplier),
                                       maxGradNorm: clipping.noiseNorm, seed: training.seed)
@@ -128,10 +155,59 @@ public final class DPSGDAlgorithm {
         }
     }
 
+    /// The whole history after the trainer's steps: the checkpoint's, then this run's at (σ, q).
+    public func accountant(_ trainer: Trainer) -> RDPAccountant {
+        var accountant = spent
+        accountant.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: trainer.step - spentSteps)
+        return accountant
+    }
+
+    public func resume(from checkpoint: Checkpoint) throws {
+        func refuse(_ what: String) -> TrainingError { .checkpointMismatch("checkpoint does not match this run: \(what)") }
+        guard let text = checkpoint.metadata[Self.historyKey], checkpoint.metadata[Self.accountantKey] == "rdp" else {
+            throw refuse("it holds no RDP accountant history (it was not written by train dp-sgd)")
+        }
+        do {
+            spent = try RDPAccountant(historyText: text)
+        } catch {
+            throw refuse("\(error)")
+        }
+        guard spent.steps == checkpoint.step else {
+            throw refuse("its accountant counts \(spent.steps) steps, the checkpoint \(checkpoint.step)")
+        }
+        spentSteps = checkpoint.step
+    }
+
+    public func stepLimit(_ trainer: Trainer, plannedSteps: Int) -> Int? {
+        guard let maxEpsilon = options.maxEpsilon else { return nil }
+        return spentSteps + spent.stepsAllowed(maxEpsilon: maxEpsilon, delta: options.delta,
+                                               noiseMultiplier: noiseMultiplier, sampleRate: sampleRate,
+                                               limit: max(plannedSteps - spentSteps, 0))
+    }
+
+    public func stopReason(_ trainer: Trainer) -> String {
+        var next = accountant(trainer)
+        next.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate)
+        return "--max-epsilon \(options.maxEpsilon ?? .infinity): the next step would spend ε = "
+            + "\(format(next.epsilon(delta: options.delta).epsilon, 4)) at δ = \(options.delta)"
+    }
+
     /// ε spent after the trainer's steps, and σ.
     public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] {
-        var accountant = RDPAccountant()
-        accountant.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: trainer.step)
-        return [("epsilon", accountant.epsilon(delta: options.delta).epsilon), ("noise_multiplier", noiseMultiplier)]
+        [("epsilon", accountant(trainer).epsilon(delta: options.delta).epsilon), ("noise_multiplier", noiseMultiplier)]
+    }
+
+    public func addFinalFields(_ trainer: Trainer, to record: inout JSONObject) {
+        let (_, order) = accountant(trainer).epsilon(delta: options.delta)
+        record.add("delta", options.delta)
+        record.add("accountant", "rdp")
+        if let order { record.add("order", order) }
+        record.add("max_grad_norm", noiseNorm)
+        record.add("sample_rate", sampleRate)
+        if let maxEpsilon = options.maxEpsilon { record.add("max_epsilon", maxEpsilon) }
+    }
+
+    public func checkpointMetadata(_ trainer: Trainer) -> [String: String] {
+        [Self.historyKey: accountant(trainer).historyText, Self.accountantKey: "rdp"]
     }
 }

@@ -30,8 +30,9 @@ public struct SupervisedRun {
     public let stages: Stages?
     /// Sampling when `--sampling` is not given.
     public let defaultSampling: SamplingMode
-    /// Figures the algorithm adds to every epoch line and the final one (e.g. the ε spent).
-    public let epochMetrics: ((Trainer) -> [(String, Double)])?
+    /// What the algorithm adds to epoch lines, the final record and checkpoints, and its step
+    /// limit (e.g. the ε spent and the privacy budget).
+    public let observer: (any RunObserver)?
     /// The optimizer, learning rate, weight decay and epochs without their options.
     public let defaults: AlgorithmDefaults
     /// A source that updates the parameters itself (zeroth-order training), built for the
@@ -45,7 +46,7 @@ public struct SupervisedRun {
     /// A run of the parsed options on `device`, reported under `algorithm`.
     public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String,
                 stages: Stages? = nil, defaultSampling: SamplingMode = .shuffle,
-                epochMetrics: ((Trainer) -> [(String, Double)])? = nil, defaults: AlgorithmDefaults = .firstOrder,
+                observer: (any RunObserver)? = nil, defaults: AlgorithmDefaults = .firstOrder,
                 selfUpdating: SelfUpdating? = nil) {
         self.options = options
         self.data = data
@@ -53,7 +54,7 @@ public struct SupervisedRun {
         self.algorithm = algorithm
         self.stages = stages
         self.defaultSampling = defaultSampling
-        self.epochMetrics = epochMetrics
+        self.observer = observer
         self.defaults = defaults
         self.selfUpdating = selfUpdating
     }
@@ -98,6 +99,8 @@ public struct SupervisedRun {
         let maxBatch = options.maxPhysicalBatch ?? max(batch, min(256, max(test.count, 1)))
         let model = try Model(layers: layers, input: input, device: device, maxBatch: maxBatch, seed: config.seed,
                               training: selfUpdating == nil)
+        let checkpoint = try options.resume.map(readCheckpoint)
+        if let checkpoint { try observer?.resume(from: checkpoint) }
         let custom = try stages?(model, train, samplers)
         let updating = try selfUpdating?(model, train, samplers.count)
         let trainer = try Trainer(model: model, config: config, train: train, samplers: samplers,
@@ -116,8 +119,7 @@ public struct SupervisedRun {
             "workers": String(options.workers), "partition": options.partition,
         ]
         var history: [EpochRecord] = []
-        if let resume = options.resume {
-            let checkpoint = try readCheckpoint(resume)
+        if let resume = options.resume, let checkpoint {
             try trainer.restore(checkpoint, modelSpec: spec.description)
             for (key, value) in runMetadata where checkpoint.metadata[key].map({ $0 != value }) ?? false {
                 throw TrainingError.checkpointMismatch(
@@ -126,6 +128,7 @@ public struct SupervisedRun {
             }
             history = checkpoint.history
         }
+        trainer.stepLimit = observer?.stepLimit(trainer, plannedSteps: config.epochs * trainer.stepsPerEpoch)
         let metricsFile = try options.metrics.map { try MetricsFile(path: $0, truncate: options.resume == nil) }
 
         var start = JSONObject()
@@ -169,8 +172,20 @@ public struct SupervisedRun {
         try metricsFile?.append(start)
 
         let showProgress = !options.json && Console.stdoutIsTerminal
+        var partialEpoch: EpochRecord?
+        var stopReason: String?
         do {
             while trainer.epoch < config.epochs {
+                if let limit = trainer.stepLimit, trainer.step >= limit {
+                    stopReason = observer?.stopReason(trainer)
+                    // A resumed run with no step left: the final figures are the model's as it is.
+                    if trainer.isMidEpoch {
+                        let (testLoss, testAccuracy) = try trainer.evaluate(test)
+                        partialEpoch = EpochRecord(epoch: trainer.epoch + 1, trainLoss: .nan, trainAccuracy: .nan,
+                                                   testLoss: testLoss, testAccuracy: testAccuracy, seconds: 0)
+                    }
+                    break
+                }
                 let epochStart = clock.now
                 let label = "epoch \(trainer.epoch + 1)/\(config.epochs)"
                 // At most 20 redraws a second: with small batches a redraw per step would cost
@@ -185,11 +200,16 @@ public struct SupervisedRun {
                 if test.count > 0 && !testLoss.isFinite { throw TrainingError.testLossDiverged(epoch: trainer.epoch) }
                 let seconds = seconds(clock.now - epochStart)
                 if showProgress { Console.clearProgress() }
-                let record = EpochRecord(epoch: trainer.epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
-                                         testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds)
-                history.append(record)
+                // An epoch cut short by the step limit is reported, and its figures end the run,
+                // but the history (the plot, a resumed run's records) holds whole epochs only.
+                let partial = trainer.isMidEpoch
+                let record = EpochRecord(epoch: trainer.epoch + (partial ? 1 : 0), trainLoss: trainLoss,
+                                         trainAccuracy: trainAccuracy, testLoss: testLoss, testAccuracy: testAccuracy,
+                                         seconds: seconds)
+                if partial { partialEpoch = record } else { history.append(record) }
                 var line = epochObject(record, step: trainer.step)
-                let extra = epochMetrics?(trainer) ?? []
+                if partial { line.add("partial", true) }
+                let extra = observer?.epochMetrics(trainer) ?? []
                 for (key, value) in extra { line.add(key, value) }
                 if options.json {
                     Console.line(line.line)
@@ -204,7 +224,13 @@ public struct SupervisedRun {
                 if let path = options.checkpoint {
                     try trainer.checkpoint(modelSpec: spec.description, history: history,
                                            metadata: runMetadata.merging(["device": device.kind.rawValue,
-                                                                          "algorithm": algorithm]) { $1 }).write(to: path)
+                                                                          "algorithm": algorithm]) { $1 }
+                                               .merging(observer?.checkpointMetadata(trainer) ?? [:]) { $1 })
+                        .write(to: path)
+                }
+                if partial {
+                    stopReason = observer?.stopReason(trainer)
+                    break
                 }
             }
         } catch let error as TrainingError {
@@ -216,7 +242,7 @@ public struct SupervisedRun {
         }
 
         if let plot = options.plot { try TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
-        let last = history.last
+        let last = partialEpoch ?? history.last
         var final = JSONObject()
         final.add("event", "final")
         final.add("algorithm", algorithm)
@@ -228,12 +254,16 @@ public struct SupervisedRun {
         final.add("train_accuracy", last?.trainAccuracy ?? .nan)
         final.add("test_loss", last?.testLoss ?? .nan)
         final.add("test_accuracy", last?.testAccuracy ?? .nan)
-        for (key, value) in epochMetrics?(trainer) ?? [] { final.add(key, value) }
+        for (key, value) in observer?.epochMetrics(trainer) ?? [] { final.add(key, value) }
+        observer?.addFinalFields(trainer, to: &final)
+        if let stopReason { final.add("stopped", stopReason) }
         final.add("seconds", seconds(clock.now - started))
         if options.json {
             Console.line(final.line)
         } else {
-            let elapsed = "(\(format(seconds(clock.now - started), 1)) s)"
+            let stepsIn = trainer.step - trainer.epoch * trainer.stepsPerEpoch
+            let elapsed = (stepsIn > 0 ? "and \(stepsIn) steps " : "") + "(\(format(seconds(clock.now - started), 1)) s)"
+            if let stopReason { Console.line("stopped after step \(trainer.step): \(stopReason)") }
             if let last, test.count > 0 {
                 Console.line("final: test accuracy \(format(100 * last.testAccuracy, 2))% after \(trainer.epoch) epochs \(elapsed)")
             } else if let last {

@@ -40,6 +40,46 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
         }
     }
 
+    /// The history as text, `σ:q:steps` per entry, comma-separated, every number as Swift
+    /// prints it (which reads back to the same bits): what checkpoints store.
+    public var historyText: String {
+        history.map { "\($0.noiseMultiplier):\($0.sampleRate):\($0.steps)" }.joined(separator: ",")
+    }
+
+    /// An accountant over `orders` whose history is `historyText` (empty: none).
+    /// - Throws: `PrivacyError.badHistory` when the text is not such a history.
+    public init(historyText: String, orders: [Double] = RDPAccountant.defaultOrders) throws(PrivacyError) {
+        self.init(orders: orders)
+        for entry in historyText.split(separator: ",") {
+            let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 3, let sigma = Double(fields[0]), let rate = Double(fields[1]),
+                  let steps = Int(fields[2]), sigma >= 0, rate >= 0, rate <= 1, steps >= 0 else {
+                throw PrivacyError.badHistory(String(entry))
+            }
+            step(noiseMultiplier: sigma, sampleRate: rate, steps: steps)
+        }
+    }
+
+    /// The most further steps, at most `limit`, at noise multiplier σ and rate q after which ε at
+    /// δ is still at most `maxEpsilon` (0 when even the history alone exceeds it). ε grows with
+    /// every step, so a bisection finds it.
+    public func stepsAllowed(maxEpsilon: Double, delta: Double, noiseMultiplier: Double, sampleRate: Double,
+                             limit: Int) -> Int {
+        func fits(_ steps: Int) -> Bool {
+            var trial = self
+            trial.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps)
+            return trial.epsilon(delta: delta).epsilon <= maxEpsilon
+        }
+        guard fits(0) else { return 0 }
+        if fits(limit) { return limit }
+        var low = 0, high = limit   // fits(low), not fits(high)
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            if fits(middle) { low = middle } else { high = middle }
+        }
+        return low
+    }
+
     /// Steps recorded in all.
     public var steps: Int { history.reduce(0) { $0 + $1.steps } }
 
@@ -55,7 +95,9 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
 
     /// The ε spent at δ and the order that gives it; (∞, nil) when no order gives a finite ε.
     public func epsilon(delta: Double) -> (epsilon: Double, order: Double?) {
-        Self.epsilon(rdp: rdp, orders: orders, delta: delta)
+        // No step, no loss (the conversion alone would give a small positive ε); Opacus says 0 too.
+        guard steps > 0 else { return (0, nil) }
+        return Self.epsilon(rdp: rdp, orders: orders, delta: delta)
     }
 
     /// The Balle et al. conversion of an RDP curve to (ε, δ), minimised over the orders
@@ -79,9 +121,19 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
                                        orders: [Double] = defaultOrders, tolerance: Double = 0.01) throws(PrivacyError)
         -> Double
     {
+        try RDPAccountant(orders: orders).noiseMultiplier(targetEpsilon: targetEpsilon, delta: delta,
+                                                          sampleRate: sampleRate, steps: steps, tolerance: tolerance)
+    }
+
+    /// The same search for `steps` further steps after this accountant's history, so that the
+    /// whole history spends at most `targetEpsilon` (a resumed run's remaining steps).
+    /// - Throws: `PrivacyError.budgetTooSmall` when even σ = 10⁶ for the further steps spends
+    ///   more than the target.
+    public func noiseMultiplier(targetEpsilon: Double, delta: Double, sampleRate: Double, steps: Int,
+                                tolerance: Double = 0.01) throws(PrivacyError) -> Double {
         precondition(targetEpsilon > 0 && tolerance > 0, "the target ε and tolerance must be positive")
         func epsilon(_ sigma: Double) -> Double {
-            var accountant = RDPAccountant(orders: orders)
+            var accountant = self
             accountant.step(noiseMultiplier: sigma, sampleRate: sampleRate, steps: steps)
             return accountant.epsilon(delta: delta).epsilon
         }
@@ -115,11 +167,15 @@ import Darwin
 public enum PrivacyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No noise multiplier up to 10⁶ reaches the target.
     case budgetTooSmall(targetEpsilon: Double, delta: Double)
+    /// A stored accountant history entry that does not read as `σ:q:steps`.
+    case badHistory(String)
 
     public var description: String {
         switch self {
         case .budgetTooSmall(let epsilon, let delta):
             return "the privacy budget is too small: no noise multiplier up to 1e6 reaches ε = \(epsilon) at δ = \(delta)"
+        case .badHistory(let entry):
+            return "the accountant history entry '\(entry)' is not σ:q:steps"
         }
     }
 }

@@ -44,7 +44,7 @@ struct DPSGD: ParsableCommand {
             let algorithm = DPSGDAlgorithm(options: privacy)
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "dp-sgd",
                               stages: algorithm.stages(training: training), defaultSampling: .poisson,
-                              epochMetrics: algorithm.epochMetrics).run()
+                              observer: algorithm).run()
         }
     }
 }
@@ -95,7 +95,7 @@ struct ZO: ParsableCommand {
                 [("exchanged_bytes_per_step", Double((trainer.selfUpdating as? ZerothOrderGradient)?.bytesExchangedPerStep ?? 0))]
             }
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "zo",
-                              epochMetrics: training.workers > 1 ? exchanged : nil, defaults: defaults,
+                              observer: training.workers > 1 ? EpochMetrics(exchanged) : nil, defaults: defaults,
                               selfUpdating: { model, train, workers in
                                   try ZerothOrderGradient(model: model, data: train, estimator: zo.zoEstimator,
                                                           optimizer: optimizer, memory: zo.memory,

@@ -54,6 +54,99 @@ struct DPSGDCommandTests {
         }
     }
 
+    /// The number after `"key":` in a JSON line.
+    func number(_ line: String, _ key: String) -> Double? {
+        let prefix = "\"\(key)\":"
+        for field in line.dropFirst().dropLast().split(separator: ",") where field.hasPrefix(prefix) {
+            return Double(field.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
+    func finalLine(_ result: CommandResult) -> String {
+        result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    @Test("the final record holds the privacy guarantee beside the usual fields")
+    func finalFields() {
+        let result = run("train", ["dp-sgd", "--device", "cpu", "--data", smallData(), "--epochs", "1",
+                                   "--batch-size", "12", "--model", "logreg", "--noise-multiplier", "1.1",
+                                   "--max-grad-norm", "0.5", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let final = finalLine(result)
+        #expect(number(final, "delta") == 1e-5 && number(final, "noise_multiplier") == 1.1, "\(final)")
+        #expect(number(final, "max_grad_norm") == 0.5 && number(final, "sample_rate") == 0.25, "\(final)")
+        #expect(number(final, "steps") == 4 && final.contains("\"accountant\":\"rdp\""), "\(final)")
+        #expect(number(final, "order") != nil && !final.contains("\"stopped\""), "\(final)")
+        // 48 training rows: δ = 1e-5 is far below 1/N, so no warning.
+        #expect(!result.stderr.contains("warning"), "\(result.stderr)")
+        let loose = run("train", ["dp-sgd", "--device", "cpu", "--data", smallData(), "--epochs", "1",
+                                  "--model", "logreg", "--noise-multiplier", "1", "--delta", "0.05"])
+        #expect(loose.status == 0 && loose.stderr.contains("above 1/N"), "\(loose.stderr)")
+    }
+
+    @Test("--max-epsilon stops before the step that would pass it, holds across resumes, and a resume with a larger budget ends where the uninterrupted run does")
+    func maxEpsilon() throws {
+        let path = smallData(), directory = temporaryDirectory()
+        let common = ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "4", "--batch-size", "12",
+                      "--model", "logreg", "--noise-multiplier", "1", "--lr", "0.5", "--json"]
+        // q = 0.25, 4 steps an epoch: a budget between ε(5) and ε(6) allows 5 steps, mid-epoch 2.
+        func epsilon(_ steps: Int) -> Double {
+            var accountant = RDPAccountant()
+            accountant.step(noiseMultiplier: 1, sampleRate: 0.25, steps: steps)
+            return accountant.epsilon(delta: 1e-5).epsilon
+        }
+        let budget = (epsilon(5) + epsilon(6)) / 2
+        let checkpoint = directory + "/dp.ckpt"
+        let stopped = run("train", common + ["--max-epsilon", "\(budget)", "--checkpoint", checkpoint])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        var final = finalLine(stopped)
+        #expect(number(final, "steps") == 5 && number(final, "epochs") == 1, "\(final)")
+        #expect(number(final, "epsilon") == epsilon(5) && final.contains("\"stopped\":\"--max-epsilon"), "\(final)")
+        #expect(stopped.stdout.contains("\"partial\":true"), "\(stopped.stdout)")
+
+        let again = run("train", common + ["--max-epsilon", "\(budget)", "--resume", checkpoint, "--checkpoint", checkpoint])
+        final = finalLine(again)
+        #expect(again.status == 0 && number(final, "steps") == 5 && final.contains("\"stopped\""), "\(final) \(again.stderr)")
+        #expect(number(final, "test_loss") != nil, "\(final)")
+
+        let resumed = run("train", common + ["--resume", checkpoint])
+        let whole = run("train", common)
+        final = finalLine(resumed)
+        let reference = finalLine(whole)
+        #expect(resumed.status == 0 && whole.status == 0, "\(resumed.stderr) \(whole.stderr)")
+        #expect(number(final, "steps") == 16 && number(final, "epsilon") == epsilon(16), "\(final)")
+        for key in ["train_loss", "test_loss", "test_accuracy"] {
+            #expect(number(final, key) == number(reference, key), "\(key): \(final) vs \(reference)")
+        }
+    }
+
+    @Test("a resumed --target-epsilon run calibrates σ for its remaining steps on top of what the checkpoint spent")
+    func resumedCalibration() throws {
+        let path = smallData(), directory = temporaryDirectory()
+        let common = ["dp-sgd", "--device", "cpu", "--data", path, "--batch-size", "12", "--model", "logreg", "--json"]
+        let checkpoint = directory + "/dp.ckpt"
+        let first = run("train", common + ["--epochs", "2", "--noise-multiplier", "2", "--checkpoint", checkpoint])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = run("train", common + ["--epochs", "5", "--target-epsilon", "3", "--resume", checkpoint])
+        #expect(second.status == 0, "\(second.stderr)")
+        let final = finalLine(second)
+        let spent = try #require(number(final, "epsilon"), "\(final)")
+        let sigma = try #require(number(final, "noise_multiplier"), "\(final)")
+        #expect(spent <= 3 && spent > 2.98, "ε \(spent)")
+        // The heterogeneous history recomputed: 8 steps at σ = 2, then 12 at the calibrated σ.
+        var accountant = RDPAccountant()
+        accountant.step(noiseMultiplier: 2, sampleRate: 0.25, steps: 8)
+        accountant.step(noiseMultiplier: sigma, sampleRate: 0.25, steps: 12)
+        #expect(accountant.epsilon(delta: 1e-5).epsilon == spent)
+
+        let plain = directory + "/sgd.ckpt"
+        #expect(run("train", ["sgd", "--device", "cpu", "--data", path, "--epochs", "1", "--model", "logreg",
+                              "--optimizer", "momentum", "--checkpoint", plain]).status == 0)
+        let refused = run("train", common + ["--epochs", "2", "--noise-multiplier", "1", "--resume", plain])
+        #expect(refused.status == 65 && refused.stderr.contains("accountant"), "\(refused.status) \(refused.stderr)")
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()
@@ -61,7 +154,8 @@ struct DPSGDCommandTests {
                       ["--noise-multiplier", "1", "--max-grad-norm", "0"], ["--noise-multiplier", "1", "--delta", "1"],
                       ["--noise-multiplier", "1", "--workers", "2"], ["--target-epsilon", "0.0000001"],
                       ["--noise-multiplier", "1", "--max-grad-norm", "1,2"],
-                      ["--noise-multiplier", "1", "--clipping", "per-layer", "--max-grad-norm", "1,2"]] {
+                      ["--noise-multiplier", "1", "--clipping", "per-layer", "--max-grad-norm", "1,2"],
+                      ["--noise-multiplier", "1", "--max-epsilon", "0"]] {
             let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "1",
                                        "--model", "logreg"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")

@@ -85,4 +85,37 @@ struct RDPAccountantTests {
             try RDPAccountant.noiseMultiplier(targetEpsilon: 1e-9, delta: 1e-5, sampleRate: 1, steps: 100_000)
         }
     }
+
+    @Test("the history round-trips through its checkpoint text, bit for bit, and bad text is refused")
+    func historyText() throws {
+        var accountant = RDPAccountant()
+        accountant.step(noiseMultiplier: 1.1, sampleRate: 256.0 / 60_000, steps: 700)
+        accountant.step(noiseMultiplier: 0.7 + 1e-12, sampleRate: 0.1, steps: 3)
+        let copy = try RDPAccountant(historyText: accountant.historyText)
+        #expect(copy == accountant && copy.epsilon(delta: 1e-5) == accountant.epsilon(delta: 1e-5))
+        #expect(try RDPAccountant(historyText: "").steps == 0)
+        for bad in ["1:0.1", "1:2:3", "-1:0.1:3", "x:0.1:3", "1:0.1:3.5"] {
+            #expect(throws: PrivacyError.badHistory(bad)) { try RDPAccountant(historyText: bad) }
+        }
+    }
+
+    @Test("no step spends nothing; the steps a budget allows are the last whose ε stays within it")
+    func stepsAllowed() {
+        #expect(RDPAccountant().epsilon(delta: 1e-5).epsilon == 0)
+        var spent = RDPAccountant()
+        spent.step(noiseMultiplier: 1.3, sampleRate: 0.0025, steps: 2000)
+        func epsilon(_ more: Int) -> Double {
+            var accountant = spent
+            accountant.step(noiseMultiplier: 1.3, sampleRate: 0.0025, steps: more)
+            return accountant.epsilon(delta: 1e-5).epsilon
+        }
+        let budget = 0.7242234026109595   // TV3: 6000 steps in all
+        let allowed = spent.stepsAllowed(maxEpsilon: budget, delta: 1e-5, noiseMultiplier: 1.3, sampleRate: 0.0025,
+                                         limit: 10_000)
+        #expect(allowed == 4000 && epsilon(allowed) <= budget && epsilon(allowed + 1) > budget)
+        #expect(spent.stepsAllowed(maxEpsilon: budget, delta: 1e-5, noiseMultiplier: 1.3, sampleRate: 0.0025,
+                                   limit: 100) == 100)
+        #expect(spent.stepsAllowed(maxEpsilon: 0.1, delta: 1e-5, noiseMultiplier: 1.3, sampleRate: 0.0025,
+                                   limit: 100) == 0)
+    }
 }

@@ -116,25 +116,38 @@ public final class Trainer {
     /// Optimizer steps per epoch: worker 0's sampler's.
     public var stepsPerEpoch: Int { samplers[0].stepsPerEpoch }
 
-    /// Trains one epoch; `progress(done, total)` is called after every step.
+    /// The total step count the trainer stops at (nil: none), e.g. the last step a privacy
+    /// budget allows; `trainEpoch` then ends mid-epoch, and `isMidEpoch` says so.
+    public var stepLimit: Int?
+
+    /// Whether the last epoch ended early at `stepLimit` (or a checkpoint was written there).
+    public var isMidEpoch: Bool { step != epoch * stepsPerEpoch }
+
+    /// Trains one epoch, or its remaining steps after a stop at `stepLimit`; `progress(done,
+    /// total)` is called after every step.
     /// - Parameter progress: called with the steps done and `stepsPerEpoch`, on the calling
     ///   thread; nil for none.
-    /// - Returns: mean training loss and accuracy (fraction) over the epoch's samples, as
-    ///   measured during the epoch (NaN when every batch was empty).
+    /// - Returns: mean training loss and accuracy (fraction) over the samples of the steps run,
+    ///   as measured during the epoch (NaN when every batch was empty or no step ran). The epoch
+    ///   counts as done only when its last step ran (`isMidEpoch` is false).
     /// - Throws: `TrainingError.diverged` when a batch loss was not finite; `ComputeError` when a
     ///   device call fails.
     public func trainEpoch(progress: ((Int, Int) -> Void)? = nil) throws -> (loss: Double, accuracy: Double) {
         try statistics.reset()
         let steps = stepsPerEpoch
-        for stepInEpoch in 1...steps {
-            try trainStep(stepInEpoch: stepInEpoch)
-            progress?(stepInEpoch, steps)
+        let first = step - epoch * steps + 1
+        let end = min(steps, (stepLimit ?? Int.max) - epoch * steps)
+        if first <= end {
+            for stepInEpoch in first...end {
+                try trainStep(stepInEpoch: stepInEpoch)
+                progress?(stepInEpoch, steps)
+            }
         }
         let totals = try statistics.read()
         if let badStep = totals.divergentStep {
-            throw TrainingError.diverged(epoch: epoch + 1, step: badStep, globalStep: step - steps + badStep)
+            throw TrainingError.diverged(epoch: epoch + 1, step: badStep, globalStep: epoch * steps + badStep)
         }
-        epoch += 1
+        if end == steps { epoch += 1 }
         guard totals.rows > 0 else { return (.nan, .nan) }
         return (totals.loss / totals.rows, totals.correct / totals.rows)
     }
@@ -292,8 +305,9 @@ public final class Trainer {
         }
         let optimizerStep = checkpoint.metadata["optimizer_step"].flatMap { Int($0) } ?? checkpoint.step
         // A checkpoint that passed its checksum can still carry counters no run produces.
-        guard checkpoint.epoch >= 0, checkpoint.step == checkpoint.epoch * stepsPerEpoch,
-              optimizerStep == checkpoint.step else {
+        // A run stopped by its step limit leaves a checkpoint inside an epoch.
+        guard checkpoint.epoch >= 0, checkpoint.step >= checkpoint.epoch * stepsPerEpoch,
+              checkpoint.step < (checkpoint.epoch + 1) * stepsPerEpoch, optimizerStep == checkpoint.step else {
             throw refuse("its counters (epoch \(checkpoint.epoch), step \(checkpoint.step), optimizer step "
                          + "\(optimizerStep)) do not fit \(stepsPerEpoch) steps per epoch")
         }
