@@ -56,6 +56,21 @@ public struct PrivacyOptions: ParsableArguments {
     @Option(help: "Per-sample norms: auto (per layer the cheaper of the ghost norm and materialised per-sample gradients), ghost (Linear ‖a‖·‖b‖, convolutions through Gram matrices), or materialized.")
     public var gradSample: GradSampleMode = .auto
 
+    /// K of perturbed clipping.
+    @Option(help: "Perturbed clipping (Chen, Wu and Hong 2020): add K·N(0, I) to every per-sample gradient before clipping, which removes clipping bias at no privacy cost. Needs the per-sample gradients themselves: --grad-sample auto then materialises every layer (maxBatch × parameters floats); ghost is refused.")
+    public var perturb: Double = 0
+
+    /// How per-sample norms are formed once `--perturb` is taken into account.
+    /// - Throws: `CommandFailure` (64) for `--perturb` with ghost norms.
+    public func effectiveGradSample() throws -> GradSampleMode {
+        guard perturb > 0 else { return gradSample }
+        guard gradSample != .ghost else {
+            throw CommandFailure("--perturb needs per-sample gradients: the perturbation goes in before the norm, which "
+                                 + "ghost norms never form; use --grad-sample materialized or auto", status: 64)
+        }
+        return .materialized
+    }
+
     /// The budget the run stops at.
     @Option(help: "Stop before a step would spend more than this ε at --delta (exit 0, the reason in the final record); holds across --resume.")
     public var maxEpsilon: Double?
@@ -63,6 +78,7 @@ public struct PrivacyOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
+        guard perturb >= 0 && perturb.isFinite else { throw ValidationError("--perturb must be a non-negative number") }
         if let maxEpsilon, !(maxEpsilon > 0 && maxEpsilon.isFinite) {
             throw ValidationError("--max-epsilon must be a positive number")
         }
@@ -148,7 +164,9 @@ public final class DPSGDAlgorithm: RunObserver {
             }
             let clipping = try options.clippingRule(layers: model.parametricLayerCount)
             noiseNorm = Double(clipping.noiseNorm)
-            let source = try ClippedGradient(model: model, data: train, clipping: clipping, mode: options.gradSample)
+            let perturbation = options.perturb > 0 ? ClipPerturbation(scale: Float(options.perturb), seed: training.seed) : nil
+            let source = try ClippedGradient(model: model, data: train, clipping: clipping,
+                                             mode: try options.effectiveGradSample(), perturbation: perturbation)
             let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(noiseMultiplier),
                                       maxGradNorm: clipping.noiseNorm, seed: training.seed)
             return (source, [noise])

@@ -33,6 +33,8 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         public static let compression: UInt32 = 9
         /// Shared randomness that breaks tied votes.
         public static let tieBreaking: UInt32 = 10
+        /// Perturbations of per-sample gradients before clipping (Chen, Wu and Hong).
+        public static let clipPerturbation: UInt32 = 11
     }
 
     /// The Philox key: the run's seed.

@@ -51,6 +51,8 @@ public final class ClippedGradient: GradientSource {
     public let clipping: Clipping
     /// How norms are formed.
     public let mode: GradSampleMode
+    /// Chen–Wu–Hong perturbation of each per-sample gradient before clipping; nil for none.
+    public let perturbation: ClipPerturbation?
     private let device: any Device
     private let pass: LossPass
     private let norms: DeviceBuffer, factors: DeviceBuffer, inputNorms: DeviceBuffer, outputNorms: DeviceBuffer
@@ -64,9 +66,15 @@ public final class ClippedGradient: GradientSource {
     }
 
     /// A source for `model` (a training model) over `data` with `clipping`; per-layer bounds
-    /// must number the model's parametric layers.
-    public init(model: Model, data: DeviceDataset, clipping: Clipping, mode: GradSampleMode = .auto) throws {
+    /// must number the model's parametric layers. A `perturbation` needs the per-sample
+    /// gradients themselves (`mode` materialized): the noise goes in before the norm is taken,
+    /// which ghost norms never see. Every layer's per-sample gradients are then held at once
+    /// (maxBatch × parameters floats, reused from step to step), and the clipped sum is one
+    /// weighted sum of them per tensor instead of book-keeping.
+    public init(model: Model, data: DeviceDataset, clipping: Clipping, mode: GradSampleMode = .auto,
+                perturbation: ClipPerturbation? = nil) throws {
         precondition(model.isTrainable, "per-sample clipping needs a training model")
+        precondition(perturbation == nil || mode == .materialized, "perturbed clipping needs materialised per-sample gradients")
         switch clipping {
         case .flat(let c):
             precondition(c > 0 && c.isFinite, "the clipping norm must be positive")
@@ -78,6 +86,7 @@ public final class ClippedGradient: GradientSource {
         self.data = data
         self.clipping = clipping
         self.mode = mode
+        self.perturbation = perturbation
         device = model.device
         pass = try LossPass(model: model, data: data)
         norms = try device.makeBuffer(count: model.maxBatch)
@@ -86,21 +95,29 @@ public final class ClippedGradient: GradientSource {
         outputNorms = try device.makeBuffer(count: model.maxBatch)
     }
 
-    public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int) throws {
+    public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int,
+                                step: Int) throws {
+        var firstSample = 0
         try pass.forEachMicroBatch(rows) { chunk, first in
             // Per-sample losses, summed (gradient scale 1): each sample's gradient is that of its
             // own loss; the step's scale goes into the clip factors.
             try pass.forwardAndLoss(rows: chunk, gradientScale: 1, statistics: statistics, stepInEpoch: stepInEpoch)
-            try clippedSum(batch: chunk.count, scale: scale, accumulate: !first)
+            var layers: [LayerGradientFactors] = []
+            try model.backward(batch: chunk.count) { factors in
+                layers.append(factors)
+                return .skip
+            }
+            if let perturbation {
+                try perturbedSum(layers, batch: chunk.count, scale: scale, accumulate: !first, perturbation: perturbation,
+                                 firstSample: firstSample, step: step)
+            } else {
+                try clippedSum(layers, batch: chunk.count, scale: scale, accumulate: !first)
+            }
+            firstSample += chunk.count
         }
     }
 
-    private func clippedSum(batch: Int, scale: Float, accumulate: Bool) throws {
-        var layers: [LayerGradientFactors] = []
-        try model.backward(batch: batch) { factors in
-            layers.append(factors)
-            return .skip
-        }
+    private func clippedSum(_ layers: [LayerGradientFactors], batch: Int, scale: Float, accumulate: Bool) throws {
         let norms = self.norms.slice(0, batch)
         let factors = self.factors.slice(0, batch)
         if case .flat(let bound) = clipping {
@@ -160,28 +177,90 @@ public final class ClippedGradient: GradientSource {
                                         samples: batch, hasBias: true, into: norms)
             return
         }
-        // G_i = B_iᵀ A_i (outputs × inputs) for every sample in one batched product, then the
-        // bias gradients 1ᵀ B_i (1 × outputs) in another.
         let weights = outputs * inputs
         let space = try scratch(count: try bufferSize(batch, weights + outputs))
         let perSample = space.slice(0, batch * weights)
-        try device.gemmBatched(GemmShape(m: outputs, n: inputs, k: rowsPerSample, transposeA: true),
-                               batch: GemmBatch(count: batch, strideA: rowsPerSample * outputs,
-                                                strideB: rowsPerSample * inputs, strideC: weights),
-                               alpha: 1, a: layer.outputGradient, b: layer.input, beta: 0, c: perSample)
+        try perSampleWeights(layer, into: perSample)
         try device.sampleSquaredNorms(perSample, samples: batch, perSample: weights, into: norms, accumulate: true)
         try addBiasNorms(layer, biases: space.slice(batch * weights, batch * outputs), into: norms)
     }
 
-    /// The per-sample bias gradients 1ᵀ B_i (1 × outputs) into `biases`, and their squared norms
-    /// added to `norms`.
-    private func addBiasNorms(_ layer: LayerGradientFactors, biases: BufferSlice, into norms: BufferSlice) throws {
-        let batch = layer.batch, rowsPerSample = layer.rowsPerSample, outputs = layer.outputWidth
+    /// G_i = B_iᵀ A_i (outputs × inputs) for every sample, in one batched product.
+    private func perSampleWeights(_ layer: LayerGradientFactors, into perSample: BufferSlice) throws {
+        let rowsPerSample = layer.rowsPerSample, inputs = layer.inputWidth, outputs = layer.outputWidth
+        try device.gemmBatched(GemmShape(m: outputs, n: inputs, k: rowsPerSample, transposeA: true),
+                               batch: GemmBatch(count: layer.batch, strideA: rowsPerSample * outputs,
+                                                strideB: rowsPerSample * inputs, strideC: outputs * inputs),
+                               alpha: 1, a: layer.outputGradient, b: layer.input, beta: 0, c: perSample)
+    }
+
+    /// The per-sample bias gradients 1ᵀ B_i (1 × outputs), in one batched product.
+    private func perSampleBiases(_ layer: LayerGradientFactors, into biases: BufferSlice) throws {
+        let rowsPerSample = layer.rowsPerSample, outputs = layer.outputWidth
         try device.gemmBatched(GemmShape(m: 1, n: outputs, k: rowsPerSample),
-                               batch: GemmBatch(count: batch, strideA: 0, strideB: rowsPerSample * outputs,
+                               batch: GemmBatch(count: layer.batch, strideA: 0, strideB: rowsPerSample * outputs,
                                                 strideC: outputs),
                                alpha: 1, a: try onesVector(rowsPerSample), b: layer.outputGradient, beta: 0, c: biases)
-        try device.sampleSquaredNorms(biases, samples: batch, perSample: outputs, into: norms, accumulate: true)
+    }
+
+    /// The per-sample bias gradients into `biases`, and their squared norms added to `norms`.
+    private func addBiasNorms(_ layer: LayerGradientFactors, biases: BufferSlice, into norms: BufferSlice) throws {
+        try perSampleBiases(layer, into: biases)
+        try device.sampleSquaredNorms(biases, samples: layer.batch, perSample: layer.outputWidth, into: norms,
+                                      accumulate: true)
+    }
+
+    /// The perturbed clipped sum: every layer's per-sample weight and bias gradients side by side
+    /// in the workspace, each plus K·ζ (tensor slots numbered input side first, weights then
+    /// bias), their norms and clip factors (flat or per layer), then Σ_i c_i (g_i + K·ζ_i) as
+    /// one 1 × batch by batch × width product per tensor.
+    private func perturbedSum(_ layers: [LayerGradientFactors], batch: Int, scale: Float, accumulate: Bool,
+                              perturbation: ClipPerturbation, firstSample: Int, step: Int) throws {
+        var total = 0
+        for layer in layers { total += try bufferSize(batch, layer.outputWidth * (layer.inputWidth + 1)) }
+        let space = try scratch(count: total)
+        var blocks: [(weights: BufferSlice, biases: BufferSlice)] = []
+        var offset = 0
+        for (position, layer) in layers.enumerated() {
+            let weights = layer.outputWidth * layer.inputWidth, outputs = layer.outputWidth
+            let block = (weights: space.slice(offset, batch * weights), biases: space.slice(offset + batch * weights, batch * outputs))
+            offset += batch * (weights + outputs)
+            try perSampleWeights(layer, into: block.weights)
+            try perSampleBiases(layer, into: block.biases)
+            let slot = 2 * (layers.count - 1 - position)
+            try perturbation.perturb(block.weights, samples: batch, width: weights, firstSample: firstSample, slot: slot,
+                                     step: step, on: device)
+            try perturbation.perturb(block.biases, samples: batch, width: outputs, firstSample: firstSample,
+                                     slot: slot + 1, step: step, on: device)
+            blocks.append(block)
+        }
+        let norms = self.norms.slice(0, batch), factors = self.factors.slice(0, batch)
+        func addNorms(_ position: Int) throws {
+            let layer = layers[position], block = blocks[position]
+            try device.sampleSquaredNorms(block.weights, samples: batch, perSample: layer.outputWidth * layer.inputWidth,
+                                          into: norms, accumulate: true)
+            try device.sampleSquaredNorms(block.biases, samples: batch, perSample: layer.outputWidth, into: norms,
+                                          accumulate: true)
+        }
+        if case .flat(let bound) = clipping {
+            try device.fill(norms, with: 0)
+            for position in layers.indices { try addNorms(position) }
+            try device.clipFactors(norms, samples: batch, maxNorm: bound, scale: scale, into: factors)
+        }
+        let beta: Float = accumulate ? 1 : 0
+        for (position, layer) in layers.enumerated() {
+            if case .perLayer(let bounds) = clipping {
+                try device.fill(norms, with: 0)
+                try addNorms(position)
+                try device.clipFactors(norms, samples: batch, maxNorm: bounds[layers.count - 1 - position], scale: scale,
+                                       into: factors)
+            }
+            let weights = layer.outputWidth * layer.inputWidth
+            try device.gemm(GemmShape(m: 1, n: weights, k: batch), a: factors, b: blocks[position].weights, beta: beta,
+                            c: layer.weightGradient)
+            try device.gemm(GemmShape(m: 1, n: layer.outputWidth, k: batch), a: factors, b: blocks[position].biases,
+                            beta: beta, c: layer.biasGradient)
+        }
     }
 
     /// Per-sample gradients are reused from step to step: the workspace only grows.

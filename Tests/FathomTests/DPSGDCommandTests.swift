@@ -147,6 +147,16 @@ struct DPSGDCommandTests {
         #expect(refused.status == 65 && refused.stderr.contains("accountant"), "\(refused.status) \(refused.stderr)")
     }
 
+    @Test("--perturb trains with materialised per-sample gradients (auto switches to them)")
+    func perturbed() {
+        for mode in ["auto", "materialized"] {
+            let result = run("train", ["dp-sgd", "--device", "cpu", "--data", smallData(), "--epochs", "2",
+                                       "--batch-size", "12", "--model", "mlp:8", "--noise-multiplier", "1",
+                                       "--perturb", "0.01", "--grad-sample", mode, "--json"])
+            #expect(result.status == 0 && finalLine(result).contains("\"test_accuracy\":"), "\(mode): \(result.stderr)")
+        }
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()
@@ -155,7 +165,9 @@ struct DPSGDCommandTests {
                       ["--noise-multiplier", "1", "--workers", "2"], ["--target-epsilon", "0.0000001"],
                       ["--noise-multiplier", "1", "--max-grad-norm", "1,2"],
                       ["--noise-multiplier", "1", "--clipping", "per-layer", "--max-grad-norm", "1,2"],
-                      ["--noise-multiplier", "1", "--max-epsilon", "0"]] {
+                      ["--noise-multiplier", "1", "--max-epsilon", "0"],
+                      ["--noise-multiplier", "1", "--perturb", "0.1", "--grad-sample", "ghost"],
+                      ["--noise-multiplier", "1", "--perturb", "-1"]] {
             let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "1",
                                        "--model", "logreg"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")

@@ -37,7 +37,7 @@ struct ClippedGradientTests {
         var sum = [Float](repeating: 0, count: model.parameterCount)
         for row in rows {
             try source.computeGradient(rows: try device.uploadIndices([row], below: data.count).whole, scale: 1,
-                                       statistics: statistics, stepInEpoch: 1)
+                                       statistics: statistics, stepInEpoch: 1, step: 0)
             let g = try device.download(gradients.whole)
             let norm = g.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
             let c = min(1, Double(maxNorm) / (norm + 1e-6))
@@ -63,7 +63,7 @@ struct ClippedGradientTests {
             let source = try ClippedGradient(model: model, data: train, maxGradNorm: 0.5, mode: mode)
             let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
             try source.computeGradient(rows: try device.uploadIndices(rows, below: train.count).whole, scale: 1.0 / 7,
-                                       statistics: statistics, stepInEpoch: 1)
+                                       statistics: statistics, stepInEpoch: 1, step: 0)
             let got = try device.download(try #require(model.gradients).whole)
             let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
             #expect(worst < 2e-5, "\(spec) \(mode) on \(device.kind): largest difference \(worst)")
@@ -126,7 +126,7 @@ struct ClippedGradientTests {
             var expected = [Float](repeating: 0, count: model.parameterCount)
             for row in rows {
                 try source.computeGradient(rows: try device.uploadIndices([row], below: train.count).whole, scale: 1,
-                                           statistics: statistics, stepInEpoch: 1)
+                                           statistics: statistics, stepInEpoch: 1, step: 0)
                 let g = try device.download(gradients.whole)
                 for (range, bound) in zip(ranges, bounds) {
                     let norm = g[range].reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -136,7 +136,7 @@ struct ClippedGradientTests {
             }
             let clipped = try ClippedGradient(model: model, data: train, clipping: .perLayer(bounds))
             try clipped.computeGradient(rows: try device.uploadIndices(rows, below: train.count).whole,
-                                        scale: 1 / Float(rows.count), statistics: statistics, stepInEpoch: 1)
+                                        scale: 1 / Float(rows.count), statistics: statistics, stepInEpoch: 1, step: 0)
             let got = try device.download(gradients.whole)
             let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
             #expect(worst < 2e-5, "\(device.kind): largest difference \(worst)")

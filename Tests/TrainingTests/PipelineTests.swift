@@ -29,7 +29,7 @@ func gradient(of rows: [Int32], model: Model, data: DeviceDataset) throws -> [Fl
     let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
     let index = try device.uploadIndices(rows, below: data.count)
     try source.computeGradient(rows: index.whole, scale: 1 / Float(max(rows.count, 1)), statistics: statistics,
-                               stepInEpoch: 1)
+                               stepInEpoch: 1, step: 0)
     guard let gradients = model.gradients else { preconditionFailure("a training model") }
     return try device.download(gradients.whole)
 }

@@ -50,7 +50,7 @@ struct ZerothOrderTrainingTests {
         let backprop = try BackpropGradient(model: reference, data: train)
         let statistics = try BatchStatistics(device: device, maxBatch: 16)
         let rows = try device.uploadIndices((0..<16).map { Int32($0) }, below: 16)
-        try backprop.computeGradient(rows: rows.whole, scale: 1 / 16, statistics: statistics, stepInEpoch: 1)
+        try backprop.computeGradient(rows: rows.whole, scale: 1 / 16, statistics: statistics, stepInEpoch: 1, step: 0)
         let gradient = try device.download(reference.gradients?.whole ?? reference.parameters.whole)
 
         let d = start.count

@@ -15,7 +15,9 @@ public protocol GradientSource: AnyObject {
     ///   - scale: 1 / the normaliser.
     ///   - statistics: where each row's loss and correctness go.
     ///   - stepInEpoch: the 1-based step within the epoch, recorded on divergence.
-    func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int) throws
+    ///   - step: the global step, which keys any randomness the source draws.
+    func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics, stepInEpoch: Int,
+                         step: Int) throws
 }
 
 /// Back-propagation of softmax cross-entropy, the gradient source of ordinary training. A batch
@@ -37,7 +39,7 @@ public final class BackpropGradient: GradientSource {
     }
 
     public func computeGradient(rows: BufferSlice, scale: Float, statistics: BatchStatistics,
-                                stepInEpoch: Int) throws {
+                                stepInEpoch: Int, step: Int) throws {
         try pass.forEachMicroBatch(rows) { chunk, first in
             try pass.forwardAndLoss(rows: chunk, gradientScale: scale, statistics: statistics, stepInEpoch: stepInEpoch)
             try model.backward(batch: chunk.count, accumulate: !first, observer: observer)

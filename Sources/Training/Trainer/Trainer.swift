@@ -171,7 +171,7 @@ public final class Trainer {
             }
             guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
             try source.computeGradient(rows: workerRows, scale: workerScale, statistics: statistics,
-                                       stepInEpoch: stepInEpoch)
+                                       stepInEpoch: stepInEpoch, step: step)
             if let slots {
                 try device.copy(gradients.whole, to: slots.slice(worker * model.parameterCount, model.parameterCount))
             }
@@ -203,7 +203,8 @@ public final class Trainer {
             return
         }
         guard let source, let gradients = model.gradients else { preconditionFailure("a trainer needs a training model") }
-        try source.computeGradient(rows: indices, scale: scale, statistics: statistics, stepInEpoch: stepInEpoch)
+        try source.computeGradient(rows: indices, scale: scale, statistics: statistics, stepInEpoch: stepInEpoch,
+                                   step: step)
         try update(workerGradients: WorkerGradients(slots: gradients.whole, workers: 1,
                                                     parameterCount: model.parameterCount, result: gradients.whole,
                                                     scale: scale))
