@@ -71,6 +71,29 @@ public struct PrivacyOptions: ParsableArguments {
         return .materialized
     }
 
+    /// γ of adaptive clipping; nil for a fixed bound.
+    @Option(help: "Adaptive clipping (Andrew et al. 2021, Opacus's AdaClip): the flat bound, starting at --max-grad-norm, follows this quantile of the per-sample norms, learnt from a noisy count of unclipped samples; the gradient noise grows to σ' = (σ⁻² − (2σ_b)⁻²)^(−1/2) so that ε is that of σ.")
+    public var adaptiveClip: Double?
+
+    /// η of the bound's geometric update.
+    @Option(help: "Learning rate η of the adaptive bound: C ← C·exp(−η(unclipped fraction − quantile)).")
+    public var adaptiveClipLr: Double = 0.2
+
+    /// σ_b; nil for the expected batch size / 20.
+    @Option(help: "Standard deviation σ_b of the noise on the unclipped count (default: expected batch size / 20, Andrew et al.'s choice); needs σ < 2σ_b.")
+    public var adaptiveClipStd: Double?
+
+    /// The range the adaptive bound stays in.
+    @Option(help: "MIN:MAX, the range the adaptive bound stays in.")
+    public var adaptiveClipRange: String = "0.001:1000"
+
+    /// `--adaptive-clip-range` parsed; nil when it does not parse.
+    public var adaptiveRange: ClosedRange<Float>? {
+        let parts = adaptiveClipRange.split(separator: ":").compactMap { Float($0) }
+        guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1], parts[1].isFinite else { return nil }
+        return parts[0]...parts[1]
+    }
+
     /// The budget the run stops at.
     @Option(help: "Stop before a step would spend more than this ε at --delta (exit 0, the reason in the final record); holds across --resume.")
     public var maxEpsilon: Double?
@@ -79,6 +102,19 @@ public struct PrivacyOptions: ParsableArguments {
 
     public func validate() throws {
         guard perturb >= 0 && perturb.isFinite else { throw ValidationError("--perturb must be a non-negative number") }
+        if let adaptiveClip {
+            guard adaptiveClip > 0 && adaptiveClip < 1 else { throw ValidationError("--adaptive-clip must be a quantile in (0, 1)") }
+            guard clipping == .flat else { throw ValidationError("--adaptive-clip adapts one flat bound; it needs --clipping flat") }
+            guard adaptiveClipLr >= 0 && adaptiveClipLr.isFinite else {
+                throw ValidationError("--adaptive-clip-lr must be a non-negative number")
+            }
+            if let adaptiveClipStd, !(adaptiveClipStd > 0 && adaptiveClipStd.isFinite) {
+                throw ValidationError("--adaptive-clip-std must be a positive number")
+            }
+            guard let range = adaptiveRange, range.contains(bounds.first ?? 0) else {
+                throw ValidationError("--adaptive-clip-range must be MIN:MAX with 0 < MIN ≤ MAX around --max-grad-norm")
+            }
+        }
         if let maxEpsilon, !(maxEpsilon > 0 && maxEpsilon.isFinite) {
             throw ValidationError("--max-epsilon must be a positive number")
         }
@@ -119,6 +155,10 @@ public final class DPSGDAlgorithm: RunObserver {
     public private(set) var sampleRate: Double = 0
     /// C the noise is calibrated to (‖(C_1..C_k)‖₂ per layer).
     public private(set) var noiseNorm: Double = 0
+    /// σ' of the gradient noise: σ, or with adaptive clipping the gradient's share of it.
+    public private(set) var gradientNoiseMultiplier: Double = 0
+    /// The adaptive bound, when `--adaptive-clip` is given.
+    public private(set) var adaptive: AdaptiveClipping?
     /// What a resumed checkpoint had spent, and in how many steps.
     private var spent = RDPAccountant()
     private var spentSteps = 0
@@ -164,12 +204,27 @@ public final class DPSGDAlgorithm: RunObserver {
             }
             let clipping = try options.clippingRule(layers: model.parametricLayerCount)
             noiseNorm = Double(clipping.noiseNorm)
+            gradientNoiseMultiplier = noiseMultiplier
+            if let quantile = options.adaptiveClip, let range = options.adaptiveRange {
+                let countNoise = options.adaptiveClipStd ?? sampleRate * Double(train.count) / 20
+                let rule = AdaptiveClipping(initialBound: clipping.noiseNorm, targetQuantile: quantile,
+                                            learningRate: options.adaptiveClipLr, countNoise: countNoise, range: range,
+                                            seed: training.seed)
+                guard let share = rule.gradientNoiseMultiplier(noiseMultiplier) else {
+                    throw CommandFailure("--adaptive-clip: σ = \(noiseMultiplier) needs an unclipped-count noise σ_b above "
+                                         + "σ/2, got --adaptive-clip-std \(countNoise)", status: 64)
+                }
+                gradientNoiseMultiplier = share
+                adaptive = rule
+            }
             let perturbation = options.perturb > 0 ? ClipPerturbation(scale: Float(options.perturb), seed: training.seed) : nil
             let source = try ClippedGradient(model: model, data: train, clipping: clipping,
-                                             mode: try options.effectiveGradSample(), perturbation: perturbation)
-            let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(noiseMultiplier),
-                                      maxGradNorm: clipping.noiseNorm, seed: training.seed)
-            return (source, [noise])
+                                             mode: try options.effectiveGradSample(), perturbation: perturbation,
+                                             adaptive: adaptive)
+            let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(gradientNoiseMultiplier),
+                                      maxGradNorm: clipping.noiseNorm, seed: training.seed, adaptive: adaptive)
+            // The bound's update comes last: the noise of a step uses the bound it was clipped to.
+            return (source, [noise] + (adaptive.map { [$0] } ?? []))
         }
     }
 
@@ -213,6 +268,7 @@ public final class DPSGDAlgorithm: RunObserver {
     /// ε spent after the trainer's steps, and σ.
     public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] {
         [("epsilon", accountant(trainer).epsilon(delta: options.delta).epsilon), ("noise_multiplier", noiseMultiplier)]
+            + (adaptive.map { [("max_grad_norm", Double($0.bound))] } ?? [])
     }
 
     public func addFinalFields(_ trainer: Trainer, to record: inout JSONObject) {
@@ -220,7 +276,12 @@ public final class DPSGDAlgorithm: RunObserver {
         record.add("delta", options.delta)
         record.add("accountant", "rdp")
         if let order { record.add("order", order) }
-        record.add("max_grad_norm", noiseNorm)
+        if let adaptive {
+            record.add("adaptive_clip_quantile", adaptive.targetQuantile)
+            record.add("gradient_noise_multiplier", gradientNoiseMultiplier)
+        } else {
+            record.add("max_grad_norm", noiseNorm)
+        }
         record.add("sample_rate", sampleRate)
         if let maxEpsilon = options.maxEpsilon { record.add("max_epsilon", maxEpsilon) }
     }

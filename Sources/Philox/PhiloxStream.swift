@@ -35,6 +35,8 @@ public struct PhiloxStream: RandomNumberGenerator, Sendable, Hashable {
         public static let tieBreaking: UInt32 = 10
         /// Perturbations of per-sample gradients before clipping (Chen, Wu and Hong).
         public static let clipPerturbation: UInt32 = 11
+        /// The noise on adaptive clipping's unclipped count.
+        public static let adaptiveClipping: UInt32 = 12
     }
 
     /// The Philox key: the run's seed.

@@ -53,6 +53,9 @@ public final class ClippedGradient: GradientSource {
     public let mode: GradSampleMode
     /// Chen–Wu–Hong perturbation of each per-sample gradient before clipping; nil for none.
     public let perturbation: ClipPerturbation?
+    /// The adaptive bound that replaces the flat one, counted against every step's norms; nil
+    /// for a fixed bound.
+    public let adaptive: AdaptiveClipping?
     private let device: any Device
     private let pass: LossPass
     private let norms: DeviceBuffer, factors: DeviceBuffer, inputNorms: DeviceBuffer, outputNorms: DeviceBuffer
@@ -72,9 +75,10 @@ public final class ClippedGradient: GradientSource {
     /// (maxBatch × parameters floats, reused from step to step), and the clipped sum is one
     /// weighted sum of them per tensor instead of book-keeping.
     public init(model: Model, data: DeviceDataset, clipping: Clipping, mode: GradSampleMode = .auto,
-                perturbation: ClipPerturbation? = nil) throws {
+                perturbation: ClipPerturbation? = nil, adaptive: AdaptiveClipping? = nil) throws {
         precondition(model.isTrainable, "per-sample clipping needs a training model")
         precondition(perturbation == nil || mode == .materialized, "perturbed clipping needs materialised per-sample gradients")
+        if adaptive != nil, case .perLayer = clipping { preconditionFailure("adaptive clipping adapts one flat bound") }
         switch clipping {
         case .flat(let c):
             precondition(c > 0 && c.isFinite, "the clipping norm must be positive")
@@ -87,6 +91,7 @@ public final class ClippedGradient: GradientSource {
         self.clipping = clipping
         self.mode = mode
         self.perturbation = perturbation
+        self.adaptive = adaptive
         device = model.device
         pass = try LossPass(model: model, data: data)
         norms = try device.makeBuffer(count: model.maxBatch)
@@ -120,10 +125,10 @@ public final class ClippedGradient: GradientSource {
     private func clippedSum(_ layers: [LayerGradientFactors], batch: Int, scale: Float, accumulate: Bool) throws {
         let norms = self.norms.slice(0, batch)
         let factors = self.factors.slice(0, batch)
-        if case .flat(let bound) = clipping {
+        if case .flat = clipping {
             try device.fill(norms, with: 0)
             for layer in layers { try addSquaredNorms(layer, into: norms) }
-            try device.clipFactors(norms, samples: batch, maxNorm: bound, scale: scale, into: factors)
+            try flatFactors(norms: norms, batch: batch, scale: scale, into: factors)
         }
         // The backward pass meets the layers output side first; bounds are listed input side first.
         for (position, layer) in layers.enumerated() {
@@ -143,6 +148,14 @@ public final class ClippedGradient: GradientSource {
             try device.columnSum(layer.outputGradient, rows: batch * rowsPerSample, cols: outputs, beta: beta,
                                  into: layer.biasGradient)
         }
+    }
+
+    /// Flat clip factors from the summed squared norms, at the adaptive bound when there is one
+    /// (which then counts the unclipped samples: one read-back of the norms per micro-batch).
+    private func flatFactors(norms: BufferSlice, batch: Int, scale: Float, into factors: BufferSlice) throws {
+        guard case .flat(let fixed) = clipping else { preconditionFailure("flat clipping only") }
+        if let adaptive { adaptive.count(squaredNorms: try device.download(norms)) }
+        try device.clipFactors(norms, samples: batch, maxNorm: adaptive?.bound ?? fixed, scale: scale, into: factors)
     }
 
     /// Adds the layer's per-sample squared gradient norms (weights and bias) to `norms`.
@@ -242,10 +255,10 @@ public final class ClippedGradient: GradientSource {
             try device.sampleSquaredNorms(block.biases, samples: batch, perSample: layer.outputWidth, into: norms,
                                           accumulate: true)
         }
-        if case .flat(let bound) = clipping {
+        if case .flat = clipping {
             try device.fill(norms, with: 0)
             for position in layers.indices { try addNorms(position) }
-            try device.clipFactors(norms, samples: batch, maxNorm: bound, scale: scale, into: factors)
+            try flatFactors(norms: norms, batch: batch, scale: scale, into: factors)
         }
         let beta: Float = accumulate ? 1 : 0
         for (position, layer) in layers.enumerated() {

@@ -14,23 +14,32 @@ public final class GaussianNoise: GradientTransform {
     public let maxGradNorm: Float
     /// The seed of the noise stream.
     public let seed: UInt64
+    /// With adaptive clipping, the bound of each step replaces `maxGradNorm`.
+    public let adaptive: AdaptiveClipping?
     private let device: any Device
 
-    public init(device: any Device, noiseMultiplier: Float, maxGradNorm: Float, seed: UInt64) {
+    /// Noise σ·C for a fixed bound C = `maxGradNorm`, or, with `adaptive`, σ·C_t at the step's
+    /// adaptive bound C_t (`noiseMultiplier` is then the gradient's share σ', see
+    /// `AdaptiveClipping.gradientNoiseMultiplier`).
+    public init(device: any Device, noiseMultiplier: Float, maxGradNorm: Float, seed: UInt64,
+                adaptive: AdaptiveClipping? = nil) {
         precondition(noiseMultiplier >= 0 && maxGradNorm > 0, "bad noise parameters")
         self.device = device
         self.noiseMultiplier = noiseMultiplier
         self.maxGradNorm = maxGradNorm
         self.seed = seed
+        self.adaptive = adaptive
     }
 
-    public var description: String { "Gaussian noise σ = \(noiseMultiplier), C = \(maxGradNorm)" }
+    public var description: String {
+        "Gaussian noise σ = \(noiseMultiplier), C = " + (adaptive.map { "adaptive from \($0.bound)" } ?? "\(maxGradNorm)")
+    }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         guard noiseMultiplier > 0 else { return }
         let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.noise)
         // Drawn straight into the gradient: the noise is never written to memory on its own.
         try device.addRandom(gradients.result, .normal, key: key, start: .start,
-                             scale: noiseMultiplier * maxGradNorm * gradients.scale)
+                             scale: noiseMultiplier * (adaptive?.bound ?? maxGradNorm) * gradients.scale)
     }
 }

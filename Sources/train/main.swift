@@ -32,7 +32,7 @@ struct SGD: ParsableCommand {
 struct DPSGD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dp-sgd",
-        abstract: "DP-SGD (Opacus semantics): Poisson sampling, flat per-sample clipping, Gaussian noise on the sum, RDP accounting; any optimizer runs on the noisy gradient (DP-Adam, DP-RMSProp are post-processing).")
+        abstract: "DP-SGD (Opacus semantics): Poisson sampling, per-sample clipping (flat, per-layer, adaptive to a quantile, or perturbed as Chen, Wu and Hong), Gaussian noise on the sum divided by the expected batch size, RDP accounting with --target-epsilon calibration and a --max-epsilon budget kept across resumes. Any optimizer runs on the noisy gradient: --optimizer adam is DP-Adam and rmsprop DP-RMSProp (Zhou, Chen, Hong, Wu and Banerjee), post-processing with the same guarantee.")
 
     @OptionGroup var device: DeviceOptions
     @OptionGroup var data: DataOptions

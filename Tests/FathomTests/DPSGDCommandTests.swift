@@ -157,6 +157,27 @@ struct DPSGDCommandTests {
         }
     }
 
+    @Test("--adaptive-clip moves the bound, reports it, and a resumed run continues from the checkpoint's bound")
+    func adaptive() throws {
+        let path = smallData(), directory = temporaryDirectory()
+        let common = ["dp-sgd", "--device", "cpu", "--data", path, "--batch-size", "12", "--model", "logreg",
+                      "--noise-multiplier", "1", "--adaptive-clip", "0.5", "--max-grad-norm", "5", "--schedule", "constant", "--json"]
+        let whole = run("train", common + ["--epochs", "4"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let final = finalLine(whole)
+        // σ_b = 12 / 20: σ' = (1 − 1/1.44)^(−1/2).
+        let share = try #require(number(final, "gradient_noise_multiplier"), "\(final)")
+        #expect(abs(share - 1 / (1 - 1 / 1.44).squareRoot()) < 1e-12 && number(final, "adaptive_clip_quantile") == 0.5)
+        let bound = try #require(number(final, "max_grad_norm"), "\(final)")
+        #expect(bound < 5, "the bound stayed at \(bound)")
+        let checkpoint = directory + "/adaptive.ckpt"
+        #expect(run("train", common + ["--epochs", "2", "--checkpoint", checkpoint]).status == 0)
+        let resumed = finalLine(run("train", common + ["--epochs", "4", "--resume", checkpoint]))
+        for key in ["max_grad_norm", "train_loss", "test_loss", "epsilon"] {
+            #expect(number(resumed, key) == number(final, key), "\(key): \(resumed) vs \(final)")
+        }
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()
@@ -167,7 +188,11 @@ struct DPSGDCommandTests {
                       ["--noise-multiplier", "1", "--clipping", "per-layer", "--max-grad-norm", "1,2"],
                       ["--noise-multiplier", "1", "--max-epsilon", "0"],
                       ["--noise-multiplier", "1", "--perturb", "0.1", "--grad-sample", "ghost"],
-                      ["--noise-multiplier", "1", "--perturb", "-1"]] {
+                      ["--noise-multiplier", "1", "--perturb", "-1"],
+                      ["--noise-multiplier", "1", "--adaptive-clip", "1.5"],
+                      ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--clipping", "per-layer"],
+                      ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--adaptive-clip-std", "0.4"],
+                      ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--adaptive-clip-range", "2:3"]] {
             let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "1",
                                        "--model", "logreg"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")
