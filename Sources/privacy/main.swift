@@ -3,6 +3,8 @@ import Artifacts
 import CommandLineSupport
 import Privacy
 
+extension AccountantKind: ExpressibleByArgument {}
+
 /// `privacy`: the RDP accountant of DP-SGD with Poisson sampling, as Opacus computes it.
 struct PrivacyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +33,9 @@ struct RunShape: ParsableArguments {
 
     @Option(help: "δ of the (ε, δ) guarantee.")
     var delta: Double = 1e-5
+
+    @Option(help: "rdp (Rényi DP, Opacus's orders) or prv (the privacy loss random variable, Gopi et al.; its upper bound at ε error 0.01, as Opacus reports it).")
+    var accountant: AccountantKind = .rdp
 
     @Flag(help: "One JSON object instead of text.")
     var json = false
@@ -84,20 +89,22 @@ extension PrivacyCommand {
                 let rate = try shape.rate(), steps = shape.stepCount(rate: rate)
                 var accountant = RDPAccountant()
                 accountant.step(noiseMultiplier: noiseMultiplier, sampleRate: rate, steps: steps)
-                let (epsilon, order) = accountant.epsilon(delta: shape.delta)
+                let (epsilon, order) = shape.accountant.epsilon(accountant, delta: shape.delta)
                 if shape.json {
                     var o = JSONObject()
                     o.add("epsilon", epsilon)
                     o.add("delta", shape.delta)
-                    o.add("order", order ?? .nan)
+                    if shape.accountant == .rdp { o.add("order", order ?? .nan) }
                     o.add("noise_multiplier", noiseMultiplier)
                     o.add("sample_rate", rate)
                     o.add("steps", steps)
-                    o.add("accountant", "rdp")
+                    o.add("accountant", shape.accountant.rawValue)
                     Console.line(o.line)
                 } else {
-                    Console.line("ε = \(format(epsilon, 4)) at δ = \(shape.delta) (RDP, best order α = "
-                                 + "\(order.map { format($0, 1) } ?? "none")) after \(steps) steps at q = \(rate), σ = \(noiseMultiplier)")
+                    let how = shape.accountant == .rdp
+                        ? "RDP, best order α = \(order.map { format($0, 1) } ?? "none")" : "PRV upper bound, ε error 0.01"
+                    Console.line("ε = \(format(epsilon, 4)) at δ = \(shape.delta) (\(how)) after \(steps) steps at q = \(rate), "
+                                 + "σ = \(noiseMultiplier)")
                 }
             }
         }
