@@ -5,6 +5,7 @@ import Privacy
 import Training
 
 extension GradSampleMode: ExpressibleByArgument {}
+extension AccountantKind: ExpressibleByArgument {}
 
 /// The options of `train dp-sgd`, named as Opacus names them.
 public struct PrivacyOptions: ParsableArguments {
@@ -93,6 +94,10 @@ public struct PrivacyOptions: ParsableArguments {
         guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1], parts[1].isFinite else { return nil }
         return parts[0]...parts[1]
     }
+
+    /// Which accountant reports ε, calibrates σ and holds --max-epsilon.
+    @Option(help: "rdp (Rényi DP with Opacus's orders; instant) or prv (privacy loss random variable, Gopi et al.; tighter, reported as its upper bound at ε error 0.01; seconds per evaluation, so --target-epsilon and --max-epsilon take a minute).")
+    public var accountant: AccountantKind = .rdp
 
     /// The budget the run stops at.
     @Option(help: "Stop before a step would spend more than this ε at --delta (exit 0, the reason in the final record); holds across --resume.")
@@ -187,7 +192,7 @@ public final class DPSGDAlgorithm: RunObserver {
                 do {
                     noiseMultiplier = remaining > 0
                         ? try spent.noiseMultiplier(targetEpsilon: target, delta: options.delta, sampleRate: sampleRate,
-                                                    steps: remaining)
+                                                    steps: remaining, accountant: options.accountant)
                         : spent.history.last?.noiseMultiplier ?? 0
                 } catch {
                     throw CommandFailure("--target-epsilon \(target): \(error)", status: 64)
@@ -237,8 +242,10 @@ public final class DPSGDAlgorithm: RunObserver {
 
     public func resume(from checkpoint: Checkpoint) throws {
         func refuse(_ what: String) -> TrainingError { .checkpointMismatch("checkpoint does not match this run: \(what)") }
-        guard let text = checkpoint.metadata[Self.historyKey], checkpoint.metadata[Self.accountantKey] == "rdp" else {
-            throw refuse("it holds no RDP accountant history (it was not written by train dp-sgd)")
+        // The history is the same whichever accountant read it.
+        guard let text = checkpoint.metadata[Self.historyKey],
+              AccountantKind(rawValue: checkpoint.metadata[Self.accountantKey] ?? "") != nil else {
+            throw refuse("it holds no accountant history (it was not written by train dp-sgd)")
         }
         do {
             spent = try RDPAccountant(historyText: text)
@@ -255,26 +262,27 @@ public final class DPSGDAlgorithm: RunObserver {
         guard let maxEpsilon = options.maxEpsilon else { return nil }
         return spentSteps + spent.stepsAllowed(maxEpsilon: maxEpsilon, delta: options.delta,
                                                noiseMultiplier: noiseMultiplier, sampleRate: sampleRate,
-                                               limit: max(plannedSteps - spentSteps, 0))
+                                               limit: max(plannedSteps - spentSteps, 0), accountant: options.accountant)
     }
 
     public func stopReason(_ trainer: Trainer) -> String {
         var next = accountant(trainer)
         next.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate)
         return "--max-epsilon \(options.maxEpsilon ?? .infinity): the next step would spend ε = "
-            + "\(format(next.epsilon(delta: options.delta).epsilon, 4)) at δ = \(options.delta)"
+            + "\(format(options.accountant.epsilon(next, delta: options.delta).epsilon, 4)) at δ = \(options.delta)"
     }
 
     /// ε spent after the trainer's steps, and σ.
     public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] {
-        [("epsilon", accountant(trainer).epsilon(delta: options.delta).epsilon), ("noise_multiplier", noiseMultiplier)]
+        [("epsilon", options.accountant.epsilon(accountant(trainer), delta: options.delta).epsilon),
+         ("noise_multiplier", noiseMultiplier)]
             + (adaptive.map { [("max_grad_norm", Double($0.bound))] } ?? [])
     }
 
     public func addFinalFields(_ trainer: Trainer, to record: inout JSONObject) {
-        let (_, order) = accountant(trainer).epsilon(delta: options.delta)
+        let (_, order) = options.accountant.epsilon(accountant(trainer), delta: options.delta)
         record.add("delta", options.delta)
-        record.add("accountant", "rdp")
+        record.add("accountant", options.accountant.rawValue)
         if let order { record.add("order", order) }
         if let adaptive {
             record.add("adaptive_clip_quantile", adaptive.targetQuantile)
@@ -287,6 +295,6 @@ public final class DPSGDAlgorithm: RunObserver {
     }
 
     public func checkpointMetadata(_ trainer: Trainer) -> [String: String] {
-        [Self.historyKey: accountant(trainer).historyText, Self.accountantKey: "rdp"]
+        [Self.historyKey: accountant(trainer).historyText, Self.accountantKey: options.accountant.rawValue]
     }
 }

@@ -22,7 +22,8 @@ import Darwin
 ///
 /// `epsilon(delta:)` gives the estimate and the upper bound ε(δ − δ_err) + ε_err that Opacus's
 /// `PRVAccountant.get_epsilon` returns; the upper bound is what `train dp-sgd --accountant prv`
-/// reports. PRV is tighter than RDP (TV1: 6.77 against RDP's 7.33).
+/// reports. PRV is tighter than RDP (TV1: 6.77 against RDP's 7.33). Histories whose loss would
+/// need a domain beyond 64 nats or more than 2²³ cells get RDP's ε instead, also an upper bound.
 public struct PRVAccountant: Sendable {
     /// The steps taken, as the RDP accountant records them.
     public let history: [RDPAccountant.Entry]
@@ -47,6 +48,14 @@ public struct PRVAccountant: Sendable {
         let steps = Double(entries.reduce(0) { $0 + $1.steps })
         let mesh = epsilonError / (steps / 2 * log(12 / deltaError)).squareRoot()
         let domain = domainSize(entries, deltaError: deltaError)
+        // A loss that needs more than 64 nats of domain or 2²³ cells (≈ 1 GiB of transforms)
+        // spends so much, or composes so often, that RDP's ε (an upper bound too) is reported.
+        guard domain <= 64, domain / mesh <= Double(1 << 23) else {
+            var accountant = RDPAccountant()
+            for entry in entries { accountant.step(noiseMultiplier: entry.noiseMultiplier, sampleRate: entry.sampleRate, steps: entry.steps) }
+            let epsilon = accountant.epsilon(delta: delta).epsilon
+            return (epsilon, epsilon)
+        }
         let cells = Int((domain / mesh).rounded(.up))
         var estimate = 0.0, upper = 0.0
         for removal in [true, false] {

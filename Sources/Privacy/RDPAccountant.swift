@@ -64,11 +64,11 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
     /// δ is still at most `maxEpsilon` (0 when even the history alone exceeds it). ε grows with
     /// every step, so a bisection finds it.
     public func stepsAllowed(maxEpsilon: Double, delta: Double, noiseMultiplier: Double, sampleRate: Double,
-                             limit: Int) -> Int {
+                             limit: Int, accountant: AccountantKind = .rdp) -> Int {
         func fits(_ steps: Int) -> Bool {
             var trial = self
             trial.step(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps)
-            return trial.epsilon(delta: delta).epsilon <= maxEpsilon
+            return accountant.epsilon(trial, delta: delta).epsilon <= maxEpsilon
         }
         guard fits(0) else { return 0 }
         if fits(limit) { return limit }
@@ -118,24 +118,25 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
     /// `tolerance` of it (the conservative end of the bracket).
     /// - Throws: `PrivacyError.budgetTooSmall` when even σ = 10⁶ spends more than the target.
     public static func noiseMultiplier(targetEpsilon: Double, delta: Double, sampleRate: Double, steps: Int,
-                                       orders: [Double] = defaultOrders, tolerance: Double = 0.01) throws(PrivacyError)
-        -> Double
-    {
+                                       orders: [Double] = defaultOrders, tolerance: Double = 0.01,
+                                       accountant: AccountantKind = .rdp) throws(PrivacyError) -> Double {
         try RDPAccountant(orders: orders).noiseMultiplier(targetEpsilon: targetEpsilon, delta: delta,
-                                                          sampleRate: sampleRate, steps: steps, tolerance: tolerance)
+                                                          sampleRate: sampleRate, steps: steps, tolerance: tolerance,
+                                                          accountant: accountant)
     }
 
     /// The same search for `steps` further steps after this accountant's history, so that the
-    /// whole history spends at most `targetEpsilon` (a resumed run's remaining steps).
+    /// whole history spends at most `targetEpsilon` (a resumed run's remaining steps), with ε
+    /// from `accountant` (RDP by default; PRV evaluates its upper bound at every trial σ).
     /// - Throws: `PrivacyError.budgetTooSmall` when even σ = 10⁶ for the further steps spends
     ///   more than the target.
     public func noiseMultiplier(targetEpsilon: Double, delta: Double, sampleRate: Double, steps: Int,
-                                tolerance: Double = 0.01) throws(PrivacyError) -> Double {
+                                tolerance: Double = 0.01, accountant: AccountantKind = .rdp) throws(PrivacyError) -> Double {
         precondition(targetEpsilon > 0 && tolerance > 0, "the target ε and tolerance must be positive")
         func epsilon(_ sigma: Double) -> Double {
-            var accountant = self
-            accountant.step(noiseMultiplier: sigma, sampleRate: sampleRate, steps: steps)
-            return accountant.epsilon(delta: delta).epsilon
+            var trial = self
+            trial.step(noiseMultiplier: sigma, sampleRate: sampleRate, steps: steps)
+            return accountant.epsilon(trial, delta: delta).epsilon
         }
         var low = 0.0, high = 10.0, highEpsilon = Double.infinity
         while highEpsilon > targetEpsilon {

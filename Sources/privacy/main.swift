@@ -3,14 +3,12 @@ import Artifacts
 import CommandLineSupport
 import Privacy
 
-extension AccountantKind: ExpressibleByArgument {}
-
 /// `privacy`: the RDP accountant of DP-SGD with Poisson sampling, as Opacus computes it.
 struct PrivacyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "privacy",
-        abstract: "Privacy accounting for DP-SGD with Poisson sampling (Rényi DP, Opacus's orders and conversion).",
-        subcommands: [Epsilon.self, Noise.self])
+        abstract: "Privacy accounting for DP-SGD with Poisson sampling: Rényi DP (Opacus's orders and conversion) or the PRV accountant.",
+        subcommands: [Epsilon.self, Sigma.self])
 }
 
 /// The sampling and length of a run: q directly or from the batch size and data set size,
@@ -110,12 +108,13 @@ extension PrivacyCommand {
         }
     }
 
-    /// `privacy noise`: the noise multiplier that spends a target ε.
-    struct Noise: ParsableCommand {
+    /// `privacy sigma`: the noise multiplier that spends a target ε.
+    struct Sigma: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The smallest noise multiplier whose ε at δ is at most the target (Opacus's get_noise_multiplier).")
+            abstract: "The smallest noise multiplier whose ε at δ is at most the target (Opacus's get_noise_multiplier).",
+            aliases: ["noise"])
 
-        @Option(help: "Target ε.")
+        @Option(name: [.customLong("target-epsilon"), .customLong("epsilon")], help: "Target ε.")
         var epsilon: Double
 
         @Option(help: "How far below the target the returned σ's ε may be.")
@@ -124,23 +123,23 @@ extension PrivacyCommand {
         @OptionGroup var shape: RunShape
 
         func validate() throws {
-            guard epsilon > 0 && epsilon.isFinite else { throw ValidationError("--epsilon must be a positive number") }
+            guard epsilon > 0 && epsilon.isFinite else { throw ValidationError("--target-epsilon must be a positive number") }
             guard tolerance > 0 && tolerance.isFinite else { throw ValidationError("--tolerance must be positive") }
         }
 
         func run() throws {
-            runReportingFailures(command: "privacy noise") {
+            runReportingFailures(command: "privacy sigma") {
                 let rate = try shape.rate(), steps = shape.stepCount(rate: rate)
                 let sigma: Double
                 do {
                     sigma = try RDPAccountant.noiseMultiplier(targetEpsilon: epsilon, delta: shape.delta, sampleRate: rate,
-                                                              steps: steps, tolerance: tolerance)
+                                                              steps: steps, tolerance: tolerance, accountant: shape.accountant)
                 } catch {
                     throw CommandFailure("\(error)", status: 64)
                 }
                 var accountant = RDPAccountant()
                 accountant.step(noiseMultiplier: sigma, sampleRate: rate, steps: steps)
-                let spent = accountant.epsilon(delta: shape.delta).epsilon
+                let spent = shape.accountant.epsilon(accountant, delta: shape.delta).epsilon
                 if shape.json {
                     var o = JSONObject()
                     o.add("noise_multiplier", sigma)
@@ -149,6 +148,7 @@ extension PrivacyCommand {
                     o.add("delta", shape.delta)
                     o.add("sample_rate", rate)
                     o.add("steps", steps)
+                    o.add("accountant", shape.accountant.rawValue)
                     Console.line(o.line)
                 } else {
                     Console.line("σ = \(format(sigma, 4)) spends ε = \(format(spent, 4)) (target \(epsilon)) at δ = "

@@ -178,6 +178,20 @@ struct DPSGDCommandTests {
         }
     }
 
+    @Test("--accountant prv reports the PRV upper bound of the run's history, below RDP's ε")
+    func prvAccountant() throws {
+        let flags = ["dp-sgd", "--device", "cpu", "--data", smallData(), "--epochs", "3", "--batch-size", "12",
+                     "--model", "logreg", "--noise-multiplier", "1", "--json"]
+        let prv = finalLine(run("train", flags + ["--accountant", "prv"]))
+        let rdp = finalLine(run("train", flags))
+        var history = RDPAccountant()
+        history.step(noiseMultiplier: 1, sampleRate: 0.25, steps: 12)
+        let expected = PRVAccountant(history: history.history).epsilon(delta: 1e-5).upper
+        #expect(number(prv, "epsilon") == expected && prv.contains("\"accountant\":\"prv\""), "\(prv)")
+        #expect(expected < (number(rdp, "epsilon") ?? 0), "\(prv) vs \(rdp)")
+        #expect(number(prv, "test_loss") == number(rdp, "test_loss"), "the accountant must not change the training")
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()
@@ -192,7 +206,8 @@ struct DPSGDCommandTests {
                       ["--noise-multiplier", "1", "--adaptive-clip", "1.5"],
                       ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--clipping", "per-layer"],
                       ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--adaptive-clip-std", "0.4"],
-                      ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--adaptive-clip-range", "2:3"]] {
+                      ["--noise-multiplier", "1", "--adaptive-clip", "0.5", "--adaptive-clip-range", "2:3"],
+                      ["--noise-multiplier", "1", "--accountant", "gdp"]] {
             let result = run("train", ["dp-sgd", "--device", "cpu", "--data", path, "--epochs", "1",
                                        "--model", "logreg"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")
