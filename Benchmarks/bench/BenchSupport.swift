@@ -4,6 +4,7 @@ import CommandLineSupport
 import Compute
 import SystemIO
 import Philox
+import Training
 
 /// One line of bench output: a validated measurement of one kernel on one backend.
 struct Measurement {
@@ -135,4 +136,11 @@ func agrees(_ a: [Float], _ b: [Float], tolerance: Float) -> Bool {
     guard a.count == b.count else { return false }
     for (x, y) in zip(a, b) where !(abs(x - y) <= tolerance * max(1, abs(y))) { return false }
     return true
+}
+
+/// The model specs of `--model`, or a usage error naming the one that does not parse.
+func parseModelSpecs(_ models: [String]) throws -> [ModelSpec] {
+    try models.map { model in
+        do { return try ModelSpec(parsing: model) } catch { throw ValidationError("\(error)") }
+    }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import CommandLineSupport
 import Compute
 import Datasets
-import Privacy
 import Training
 
 /// `bench step`: one training step (gather, forward, loss, backward, update) next to the time of
@@ -29,26 +28,21 @@ struct StepBench: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
-    @Flag(help: "Also time a DP-SGD step (per-sample clipping at C = 1, noise σ = 1) beside the ordinary one.")
-    var dp = false
-
     @OptionGroup var tuning: TuningOptions
 
     func validate() throws {
         guard batchSize > 0, batchSize <= 65536, repeats > 0 else {
             throw ValidationError("--batch-size must be in 1...65536 and --repeats positive")
         }
-        for model in models {
-            do { _ = try ModelSpec(parsing: model) } catch { throw ValidationError(error.description) }
-        }
+        _ = try parseModelSpecs(models)
     }
 
     func run() throws {
         runReportingFailures(command: "bench step") {
             let reporter = Reporter(json: json)
             for device in try parseDevices(device, tuning: tuning) {
-                for spec in models {
-                    for measurement in try measure(try ModelSpec(parsing: spec), on: device) { reporter.report(measurement) }
+                for spec in try parseModelSpecs(models) {
+                    for measurement in try measure(spec, on: device) { reporter.report(measurement) }
                 }
             }
         }
@@ -105,29 +99,7 @@ struct StepBench: ParsableCommand {
         }
         m.extra = [("products_ms", productMedian * 1e3), ("step_over_products", stepMedian / productMedian),
                    ("train_memory_mb", megabytes(model.memory)), ("inference_memory_mb", megabytes(inference.memory))]
-        guard dp else { return [m] }
-
-        // The same step with DP-SGD's stages: clipped per-sample gradients and noise on the sum.
-        let private_ = try Model(layers: try spec.layers(input: train.shape, classes: 10), input: train.shape,
-                                 device: device, maxBatch: batch, seed: 1)
-        let dpTrainer = try Trainer(
-            model: private_, config: TrainingConfig(epochs: 1, batchSize: batch, seed: 1,
-                                                    optimizer: OptimizerConfig(kind: optimizer, learningRate: 0.01)),
-            train: train, source: ClippedGradient(model: private_, data: train, maxGradNorm: 1),
-            transforms: [GaussianNoise(device: device, noiseMultiplier: 1, maxGradNorm: 1, seed: 1)])
-        let runDPStep = { try dpTrainer.step(indices: indices.whole, stepInEpoch: 1) }
-        for _ in 0..<2 { _ = try wallSeconds(device, runDPStep) }
-        var dpTimes: [Double] = [], plainTimes: [Double] = []
-        for _ in 0..<repeats {
-            dpTimes.append(try wallSeconds(device, runDPStep))
-            plainTimes.append(try wallSeconds(device, runStep))
-        }
-        var d = Measurement(kernel: "dp-step", device: device.kind, backend: "fathom", deviceName: device.name,
-                            shape: "\(spec)@\(batch)", seconds: dpTimes, flops: flops,
-                            validated: try parametersAreFinite(private_))
-        let plainMedian = plainTimes.sorted()[plainTimes.count / 2]
-        d.extra = [("sgd_step_ms", plainMedian * 1e3), ("dp_over_sgd", d.median / plainMedian)]
-        return [m, d]
+        return [m]
     }
 
     /// A step that produced NaN parameters measured nothing worth reporting.

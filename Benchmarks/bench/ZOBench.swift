@@ -37,7 +37,7 @@ struct ZOBench: ParsableCommand {
         guard batchSize > 0 && batchSize <= 65_536 && repeats > 0 && driftSteps >= 0 else {
             throw ValidationError("--batch-size must be in 1...65536, --repeats positive, --drift-steps non-negative")
         }
-        do { _ = try ModelSpec(parsing: model) } catch { throw ValidationError(error.description) }
+        _ = try parseModelSpecs([model])
     }
 
     func run() throws {

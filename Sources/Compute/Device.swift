@@ -27,6 +27,9 @@ public protocol Device: AnyObject, Sendable {
 
     // MARK: Memory
 
+    /// Bytes of this device's live buffers and their high-water mark.
+    var memoryUsage: MemoryUsage { get }
+
     /// A new buffer of `count` elements of `type` with undefined contents, or, when `indexBound`
     /// is given, a zeroed `Int32` index buffer whose every value must stay in `0 ..< indexBound`.
     func makeBuffer(count: Int, of type: ElementType, indexBound: Int?) throws -> DeviceBuffer

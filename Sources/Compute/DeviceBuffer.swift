@@ -17,21 +17,25 @@ public final class DeviceBuffer: @unchecked Sendable {
     /// For an index buffer, the exclusive upper bound of every element; nil otherwise.
     public let indexBound: Int?
     let storage: Storage
+    private let usage: MemoryUsage
 
     enum Storage {
         case host(UnsafeMutableRawPointer)
         case device(RawMemory, DeviceBufferPool)
     }
 
-    init(count: Int, elementType: ElementType, indexBound: Int? = nil, storage: Storage) {
+    init(count: Int, elementType: ElementType, indexBound: Int? = nil, storage: Storage, usage: MemoryUsage) {
         precondition(indexBound == nil || elementType == .int32, "index buffers hold Int32")
         self.count = count
         self.elementType = elementType
         self.indexBound = indexBound
         self.storage = storage
+        self.usage = usage
+        usage.allocated(max(count, 1) * elementType.byteWidth)
     }
 
     deinit {
+        usage.released(max(count, 1) * elementType.byteWidth)
         switch storage {
         case .host(let pointer):
             free(pointer)

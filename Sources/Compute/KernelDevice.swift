@@ -22,6 +22,7 @@ public final class KernelDevice: Device, @unchecked Sendable {
     public let knobs: [String: [String: Int]]
 
     let pool: DeviceBufferPool
+    public let memoryUsage = MemoryUsage()
     private let lock = Lock()
     /// Workspace of split-K products, grown on demand; the in-order queue makes reuse safe.
     private var scratchBuffer: DeviceBuffer?
@@ -87,7 +88,7 @@ public final class KernelDevice: Device, @unchecked Sendable {
             }
         }
         let buffer = DeviceBuffer(count: count, elementType: type, indexBound: indexBound,
-                                  storage: .device(memory, pool))
+                                  storage: .device(memory, pool), usage: memoryUsage)
         if indexBound != nil {
             // Fresh device memory holds garbage; an index buffer must start in range.
             try [Int32](repeating: 0, count: count).withUnsafeBytes {

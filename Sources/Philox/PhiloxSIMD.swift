@@ -51,11 +51,15 @@ public enum PhiloxSIMD {
     /// `PhiloxMaps.log` on eight lanes.
     public static func log(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let bits = unsafeBitCast(x, to: Words.self)
-        var e = SIMD8<Int32>(truncatingIfNeeded: bits &>> 23) &- 127
-        var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F80_0000, to: SIMD8<Float>.self)
-        let large = m .> 0x1.6a09e6p+0
-        m = m.replacing(with: m * 0.5, where: large)
-        e = e.replacing(with: e &+ 1, where: large)
+        var mantissa = (bits & 0x007F_FFFF) | 0x3F80_0000
+        // m > 0x1.6a09e6p+0 as an all-ones word (integer compare of positive floats' bits, an
+        // arithmetic shift of the difference's sign): mask and integer ops vectorise on every
+        // x86-64, where selects on SIMD masks do not. Halving m in [1, 2) is exactly one off its
+        // exponent field.
+        let large = (SIMD8<Int32>(repeating: 0x3FB5_04F3) &- SIMD8<Int32>(truncatingIfNeeded: mantissa)) &>> 31
+        mantissa &-= 0x0080_0000 & Words(truncatingIfNeeded: large)
+        let e = SIMD8<Int32>(truncatingIfNeeded: bits &>> 23) &- 127 &- large
+        let m = unsafeBitCast(mantissa, to: SIMD8<Float>.self)
         let f = m - 1
         let s = f / (f + 2)
         let z = s * s
@@ -76,7 +80,7 @@ public enum PhiloxSIMD {
     public static func turn(_ w: Words) -> (cos: SIMD8<Float>, sin: SIMD8<Float>) {
         let j = SIMD8<Int32>(truncatingIfNeeded: w &>> 8)
         let q = (j &+ 0x20_0000) &>> 22
-        let rest = j &- q &* 0x40_0000
+        let rest = j &- (q &<< 22)
         let phi = (SIMD8<Float>(rest) + 0.5) * 0x1p-24
         let y = phi * 0x1.921fb6p+2
         let y2 = y * y
@@ -94,13 +98,14 @@ public enum PhiloxSIMD {
         // Quarter 0: (cos y, sin y); 1: (−sin y, cos y); 2: (−cos y, −sin y); 3: (sin y, −cos y):
         // odd quarters swap the two, and the cosine's sign flips in quarters 1 and 2, the sine's in
         // 2 and 3. Flipping the sign bit is exactly IEEE negation.
+        // The swap as an all-ones mask and xors, for the same reason as in `log`.
         let quarter = SIMD8<UInt32>(truncatingIfNeeded: q & 3)
-        let odd = (quarter & 1) .== 1
-        let c = cosY.replacing(with: sinY, where: unsafeBitCast(odd, to: SIMDMask<SIMD8<Int32>>.self))
-        let s = sinY.replacing(with: cosY, where: unsafeBitCast(odd, to: SIMDMask<SIMD8<Int32>>.self))
+        let odd = Words(repeating: 0) &- (quarter & 1)
+        let cosBits = unsafeBitCast(cosY, to: Words.self), sinBits = unsafeBitCast(sinY, to: Words.self)
+        let swapped = (cosBits ^ sinBits) & odd
         let cosSign = ((quarter &+ 1) & 2) &<< 30, sinSign = (quarter & 2) &<< 30
-        return (unsafeBitCast(unsafeBitCast(c, to: Words.self) ^ cosSign, to: SIMD8<Float>.self),
-                unsafeBitCast(unsafeBitCast(s, to: Words.self) ^ sinSign, to: SIMD8<Float>.self))
+        return (unsafeBitCast(cosBits ^ swapped ^ cosSign, to: SIMD8<Float>.self),
+                unsafeBitCast(sinBits ^ swapped ^ sinSign, to: SIMD8<Float>.self))
     }
 
     /// `PhiloxMaps.radius` on eight words.

@@ -43,6 +43,32 @@ struct BenchCommandTests {
         #expect(step.stdout.contains("\"validated\":true"))
     }
 
+    @Test("dp times every mode beside the non-private step, and the materialised mode's peak memory holds its per-sample gradients")
+    func dp() {
+        let result = run("bench", ["dp", "--device", "cpu,opencl", "--model", "mlp:16", "--batch-sizes", "16",
+                                   "--repeats", "2", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 8 && lines.allSatisfy { $0.contains("\"validated\":true") }, "\(result.stdout)")
+        func peak(_ mode: String, _ device: String) -> Double? {
+            let line = lines.first { $0.contains("\"shape\":\"mlp:16@16\(mode)\"") && $0.contains("\"device\":\"\(device)\"") }
+            return line?.split(separator: ",").first { $0.hasPrefix("\"peak_mb\":") }
+                .flatMap { Double($0.dropFirst("\"peak_mb\":".count)) }
+        }
+        for device in ["cpu", "opencl"] {
+            guard let plain = peak("", device), let ghost = peak(" ghost", device), let full = peak(" materialized", device) else {
+                Issue.record("missing rows on \(device): \(result.stdout)")
+                continue
+            }
+            // The workspace holds the largest layer's per-sample gradients, 16 × (784·16 + 16).
+            let perSample = 16.0 * 12_560 * 4 / 1_048_576
+            #expect(full - plain >= perSample && full - plain < 2 * perSample, "\(device): \(plain) \(full)")
+            #expect(ghost - plain < 0.05 * perSample, "\(device): ghost \(ghost) against \(plain)")
+        }
+        #expect(run("bench", ["dp", "--modes", "fast"]).status == 64)
+        #expect(run("bench", ["dp", "--batch-sizes", "0"]).status == 64)
+    }
+
     @Test("compile builds every family for OpenCL and, through NVRTC, for CUDA without a GPU")
     func compile() {
         for runtime in ["opencl", "cuda"] {

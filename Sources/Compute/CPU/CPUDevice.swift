@@ -13,6 +13,7 @@ public final class CPUDevice: Device {
     /// "OpenBLAS Zen (N threads)": the kernel set OpenBLAS chose for this CPU, whose rounding
     /// the CPU results depend on, and its thread count.
     public let name: String
+    public let memoryUsage = MemoryUsage()
 
     /// The CPU device; OpenBLAS uses its own thread count (`OPENBLAS_NUM_THREADS`).
     public init() {
@@ -32,7 +33,8 @@ public final class CPUDevice: Device {
             throw ComputeError.outOfMemory(bytes: bytes)
         }
         if indexBound != nil { memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        return DeviceBuffer(count: count, elementType: type, indexBound: indexBound, storage: .host(memory))
+        return DeviceBuffer(count: count, elementType: type, indexBound: indexBound, storage: .host(memory),
+                            usage: memoryUsage)
     }
 
     public func write<T: DeviceScalar>(_ values: UnsafeBufferPointer<T>, to slice: BufferSlice) throws {
