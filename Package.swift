@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "EmbeddedData"),
 
         // MARK: - Device layer
-        .target(name: "Philox"),
+        // Philox on the CPU's widest vector unit (chosen at run time), for the CPU device's fills.
+        .target(name: "CPhiloxLanes"),
+        .target(name: "Philox", dependencies: ["CPhiloxLanes"]),
         .target(name: "SystemIO"),
         .target(
             name: "Compute",

@@ -109,38 +109,16 @@ public struct DirectionSet: Sendable, Hashable {
     }
 
     /// Values `128·tile ..< 128·tile + count` of a direction (count ≤ 128) into `out[0 ..< count]`
-    /// (the Gaussian ones a whole block at a time, so up to the next multiple of 4), eight Philox
-    /// blocks at a time on vector lanes where eight are needed (bit for bit `value`).
+    /// (the Gaussian ones a whole block at a time, so up to the next multiple of 4, on the CPU's
+    /// vector lanes: bit for bit `value`).
     func fillTile(problem: Int, direction: Int, tile: Int, count: Int, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count >= 128 && count <= 128, "a direction tile holds 128 values")
         let key = key(problem: problem, direction: direction)
         switch distribution {
         case .gaussian, .sphere:
-            let blocks = (count + 3) / 4
-            var block = 0
-            while block < blocks {
-                let first = UInt64(tile * 32 + block)
-                if block + 8 <= blocks {
-                    let z = PhiloxSIMD.normals(PhiloxSIMD.blocks(key, first: first))
-                    for lane in 0..<8 {
-                        let base = (block + lane) * 4
-                        // cuRAND's order within each Box–Muller pair, as `value`.
-                        out[base] = z.1[lane]
-                        out[base + 1] = z.0[lane]
-                        out[base + 2] = z.3[lane]
-                        out[base + 3] = z.2[lane]
-                    }
-                    block += 8
-                } else {
-                    let z = PhiloxMaps.normals(key.block(first))
-                    let base = block * 4
-                    out[base] = z.1
-                    out[base + 1] = z.0
-                    out[base + 2] = z.3
-                    out[base + 3] = z.2
-                    block += 1
-                }
-            }
+            // cuRAND's order within each Box–Muller pair (sine first), as `value`.
+            PhiloxLanes.fill(out.baseAddress!, first: UInt64(tile * 32), blocks: (count + 3) / 4, key: key, .normal,
+                             scale: 1, accumulate: false, sineFirst: true)
         case .rademacher:
             let block = key.block(UInt64(tile))
             for e in 0..<count {

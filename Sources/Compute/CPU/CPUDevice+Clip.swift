@@ -4,10 +4,26 @@ extension CPUDevice {
         checkSamples(x, samples: samples, perSample: perSample, out)
         checkSamples(y, samples: samples, perSample: perSample, out)
         let a = x.host, b = y.host, result = out.host
-        for s in 0..<samples {
-            var sum: Float = 0
-            for j in 0..<perSample { sum += a[s * perSample + j] * b[s * perSample + j] }
-            result[s] = (accumulate ? result[s] : 0) + sum
+        // Eight partial sums a sample (vector lanes, no serial add chain), samples split over the
+        // cores: the per-sample norms of a ghost-clipped step are whole passes over activations.
+        parallelChunks(samples, minimumPerChunk: max(1, (1 << 15) / max(perSample, 1)), alignment: 1) { range in
+            for s in range {
+                let u = a + s * perSample, v = b + s * perSample
+                var lanes = SIMD8<Float>()
+                var j = 0
+                while j + 8 <= perSample {
+                    let p = UnsafeRawPointer(u + j).loadUnaligned(as: SIMD8<Float>.self)
+                    let q = UnsafeRawPointer(v + j).loadUnaligned(as: SIMD8<Float>.self)
+                    lanes += p * q
+                    j += 8
+                }
+                var sum = lanes.sum()
+                while j < perSample {
+                    sum += u[j] * v[j]
+                    j += 1
+                }
+                result[s] = (accumulate ? result[s] : 0) + sum
+            }
         }
     }
 

@@ -15,8 +15,8 @@ extension CPUDevice {
                               start: PhiloxPosition, scale: Float, accumulate: Bool) {
         x.expect(.float32, "a random fill")
         let out = x.host, n = x.count
-        // Blocks are independent, so the cores split them; each block is computed once, eight at
-        // a time on vector lanes where all 32 values land inside x (bit for bit the scalar maps).
+        // Blocks are independent, so the cores split them; each block is computed once, on vector
+        // lanes where all its values land inside x (bit for bit the scalar maps).
         parallelChunks(start.blocks(for: n), minimumPerChunk: 4096, alignment: 8) { range in
             /// One block on the scalar path: the ragged first and last blocks, and short fills.
             func scalarBlock(_ g: Int) {
@@ -44,35 +44,25 @@ extension CPUDevice {
                 scalarBlock(g)
                 g += 1
             }
-            while g + 8 <= range.upperBound && (g + 8) * 4 - start.word <= n {
+            // Whole blocks inside x: uniforms and normals in one call to the vector fill, signs
+            // eight blocks a pass on Swift's vector lanes.
+            let end = min(range.upperBound, (n + start.word) / 4)
+            if distribution != .rademacher && end > g {
+                PhiloxLanes.fill(out + (g * 4 - start.word), first: start.block &+ UInt64(g), blocks: end - g, key: key,
+                                 distribution, scale: scale, accumulate: accumulate)
+                g = end
+            }
+            while distribution == .rademacher && g + 8 <= end {
                 let words = PhiloxSIMD.blocks(key, first: start.block &+ UInt64(g))
-                let values: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-                switch distribution {
-                case .uniform:
-                    values = (PhiloxSIMD.uniform(words.0), PhiloxSIMD.uniform(words.1), PhiloxSIMD.uniform(words.2),
-                              PhiloxSIMD.uniform(words.3))
-                case .normal:
-                    values = PhiloxSIMD.normals(words)
-                case .rademacher:
-                    func signs(_ w: SIMD8<UInt32>) -> SIMD8<Float> {
-                        SIMD8<Float>(repeating: 1).replacing(with: -1, where: (w &>> 31) .== 1)
-                    }
-                    values = (signs(words.0), signs(words.1), signs(words.2), signs(words.3))
+                func signs(_ w: SIMD8<UInt32>) -> SIMD8<Float> {
+                    SIMD8<Float>(repeating: scale).replacing(with: -scale, where: (w &>> 31) .== 1)
                 }
+                let scaled = (signs(words.0), signs(words.1), signs(words.2), signs(words.3))
                 let base = out + (g * 4 - start.word)
-                let scaled = (values.0 * scale, values.1 * scale, values.2 * scale, values.3 * scale)
                 for lane in 0..<8 {
-                    if accumulate {
-                        base[lane * 4] = base[lane * 4] + scaled.0[lane]
-                        base[lane * 4 + 1] = base[lane * 4 + 1] + scaled.1[lane]
-                        base[lane * 4 + 2] = base[lane * 4 + 2] + scaled.2[lane]
-                        base[lane * 4 + 3] = base[lane * 4 + 3] + scaled.3[lane]
-                    } else {
-                        base[lane * 4] = scaled.0[lane]
-                        base[lane * 4 + 1] = scaled.1[lane]
-                        base[lane * 4 + 2] = scaled.2[lane]
-                        base[lane * 4 + 3] = scaled.3[lane]
-                    }
+                    let values = SIMD4<Float>(scaled.0[lane], scaled.1[lane], scaled.2[lane], scaled.3[lane])
+                    let block = base + lane * 4
+                    for j in 0..<4 { block[j] = accumulate ? block[j] + values[j] : values[j] }
                 }
                 g += 8
             }
