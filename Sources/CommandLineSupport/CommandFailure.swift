@@ -15,6 +15,8 @@ public enum ExitStatus {
     public static let unavailable: Int32 = 69
     /// Training diverged (NaN or infinite loss).
     public static let software: Int32 = 70
+    /// The operating system failed a request (its entropy source could not be read).
+    public static let osError: Int32 = 71
     /// An input file (a checkpoint to resume) could not be opened.
     public static let noInput: Int32 = 66
     /// A file could not be written.

@@ -1,4 +1,5 @@
 import Artifacts
+import SystemIO
 import ArgumentParser
 import Compute
 import Privacy
@@ -99,6 +100,10 @@ public struct PrivacyOptions: ParsableArguments {
     @Option(help: "rdp (Rényi DP with Opacus's orders; instant) or prv (privacy loss random variable, Gopi et al.; tighter, reported as its upper bound at ε error 0.01; seconds per evaluation, so --target-epsilon and --max-epsilon take a minute).")
     public var accountant: AccountantKind = .rdp
 
+    /// Noise from the OS entropy source.
+    @Flag(help: "Key the DP noise, the Poisson sampling, the perturbations and the adaptive count from 64 bits of OS entropy each (getrandom), never stored, and harden each noise value as the halved sum of four draws (Opacus's secure_mode). --seed is refused: secure noise cannot be reproduced. Philox keyed by a secret is not a vetted cryptographic generator.")
+    public var secureRng = false
+
     /// The budget the run stops at.
     @Option(help: "Stop before a step would spend more than this ε at --delta (exit 0, the reason in the final record); holds across --resume.")
     public var maxEpsilon: Double?
@@ -164,6 +169,10 @@ public final class DPSGDAlgorithm: RunObserver {
     public private(set) var gradientNoiseMultiplier: Double = 0
     /// The adaptive bound, when `--adaptive-clip` is given.
     public private(set) var adaptive: AdaptiveClipping?
+    /// The seeds of the noise, the perturbations and the adaptive count, and of the sampling:
+    /// the run's seed, or with `--secure-rng` secret ones from the OS.
+    private var noiseSeeds: (noise: UInt64, perturbation: UInt64, count: UInt64)?
+    private var secretSamplingSeed: UInt64?
     /// What a resumed checkpoint had spent, and in how many steps.
     private var spent = RDPAccountant()
     private var spentSteps = 0
@@ -171,9 +180,24 @@ public final class DPSGDAlgorithm: RunObserver {
     /// Checkpoint metadata keys.
     static let historyKey = "privacy_history", accountantKey = "privacy_accountant"
 
-    public init(options: PrivacyOptions) {
+    /// - Throws: `CommandFailure` (64) for `--secure-rng` with `--seed`, (71) when the OS
+    ///   entropy source fails.
+    public init(options: PrivacyOptions, training: TrainingOptions) throws {
         self.options = options
+        guard options.secureRng else { return }
+        guard training.seedOption == nil else {
+            throw CommandFailure("--secure-rng draws the noise from the operating system; --seed would make it "
+                                 + "reproducible, so the two do not go together", status: 64)
+        }
+        do {
+            noiseSeeds = (try SecureRandom.uint64(), try SecureRandom.uint64(), try SecureRandom.uint64())
+            secretSamplingSeed = try SecureRandom.uint64()
+        } catch {
+            throw CommandFailure("--secure-rng: \(error)", status: ExitStatus.osError)
+        }
     }
+
+    public var samplingSeed: UInt64? { secretSamplingSeed }
 
     /// The stages for `SupervisedRun`: calibrates σ when asked, then builds the clipped source and
     /// the noise.
@@ -214,7 +238,7 @@ public final class DPSGDAlgorithm: RunObserver {
                 let countNoise = options.adaptiveClipStd ?? sampleRate * Double(train.count) / 20
                 let rule = AdaptiveClipping(initialBound: clipping.noiseNorm, targetQuantile: quantile,
                                             learningRate: options.adaptiveClipLr, countNoise: countNoise, range: range,
-                                            seed: training.seed)
+                                            seed: noiseSeeds?.count ?? training.seed)
                 guard let share = rule.gradientNoiseMultiplier(noiseMultiplier) else {
                     throw CommandFailure("--adaptive-clip: σ = \(noiseMultiplier) needs an unclipped-count noise σ_b above "
                                          + "σ/2, got --adaptive-clip-std \(countNoise)", status: 64)
@@ -222,12 +246,14 @@ public final class DPSGDAlgorithm: RunObserver {
                 gradientNoiseMultiplier = share
                 adaptive = rule
             }
-            let perturbation = options.perturb > 0 ? ClipPerturbation(scale: Float(options.perturb), seed: training.seed) : nil
+            let perturbation = options.perturb > 0 ? ClipPerturbation(scale: Float(options.perturb),
+                                                                      seed: noiseSeeds?.perturbation ?? training.seed) : nil
             let source = try ClippedGradient(model: model, data: train, clipping: clipping,
                                              mode: try options.effectiveGradSample(), perturbation: perturbation,
                                              adaptive: adaptive)
             let noise = GaussianNoise(device: model.device, noiseMultiplier: Float(gradientNoiseMultiplier),
-                                      maxGradNorm: clipping.noiseNorm, seed: training.seed, adaptive: adaptive)
+                                      maxGradNorm: clipping.noiseNorm, seed: noiseSeeds?.noise ?? training.seed,
+                                      adaptive: adaptive, hardened: options.secureRng)
             // The bound's update comes last: the noise of a step uses the bound it was clipped to.
             return (source, [noise] + (adaptive.map { [$0] } ?? []))
         }
@@ -292,6 +318,7 @@ public final class DPSGDAlgorithm: RunObserver {
         }
         record.add("sample_rate", sampleRate)
         if let maxEpsilon = options.maxEpsilon { record.add("max_epsilon", maxEpsilon) }
+        record.add("secure_rng", options.secureRng)
     }
 
     public func checkpointMetadata(_ trainer: Trainer) -> [String: String] {

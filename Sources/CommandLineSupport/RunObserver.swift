@@ -22,6 +22,9 @@ public protocol RunObserver: AnyObject {
     func addFinalFields(_ trainer: Trainer, to record: inout JSONObject)
     /// Facts written into every checkpoint's metadata beside the run's own.
     func checkpointMetadata(_ trainer: Trainer) -> [String: String]
+    /// The seed of the batch samplers instead of the run's (a secret one under DP's secure
+    /// randomness); nil for the run's.
+    var samplingSeed: UInt64? { get }
 }
 
 extension RunObserver {
@@ -31,6 +34,7 @@ extension RunObserver {
     public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] { [] }
     public func addFinalFields(_ trainer: Trainer, to record: inout JSONObject) {}
     public func checkpointMetadata(_ trainer: Trainer) -> [String: String] { [:] }
+    public var samplingSeed: UInt64? { nil }
 }
 
 /// An observer that only adds figures to the epoch lines, from a closure.

@@ -295,7 +295,7 @@ public struct SupervisedRun {
         }
         return parts.enumerated().map { worker, rows -> any BatchSampler in
             // Worker 0 keeps the run's seed, so one worker is exactly the ordinary run.
-            let seed = config.seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
+            let seed = (observer?.samplingSeed ?? config.seed) &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
             let inner: any BatchSampler
             if case .full = options.batchSize {
                 inner = FullBatchSampler(count: rows.count)

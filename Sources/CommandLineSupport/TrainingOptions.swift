@@ -99,9 +99,12 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Partition of the training rows among workers: iid, by-class:K or dirichlet:ALPHA.")
     public var partition: String = "iid"
 
+    /// `--seed` as given; nil when it was not.
+    @Option(name: .customLong("seed"), help: "Seed for initialisation, shuffling and the train/test split (default 1).")
+    public var seedOption: UInt64?
+
     /// One seed for initialisation, shuffling and the train/test split.
-    @Option(help: "Seed for initialisation, shuffling and the train/test split.")
-    public var seed: UInt64 = 1
+    public var seed: UInt64 { seedOption ?? 1 }
 
     /// Print JSON lines (`start`, one per epoch, `final`) instead of text.
     @Flag(help: "Print one JSON object per line instead of text.")

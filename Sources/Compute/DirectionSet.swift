@@ -117,7 +117,8 @@ public struct DirectionSet: Sendable, Hashable {
         switch distribution {
         case .gaussian, .sphere:
             // cuRAND's order within each Box–Muller pair (sine first), as `value`.
-            PhiloxLanes.fill(out.baseAddress!, first: UInt64(tile * 32), blocks: (count + 3) / 4, key: key, .normal,
+            guard let base = out.baseAddress else { preconditionFailure("a direction tile holds 128 values") }
+            PhiloxLanes.fill(base, first: UInt64(tile * 32), blocks: (count + 3) / 4, key: key, .normal,
                              scale: 1, accumulate: false, sineFirst: true)
         case .rademacher:
             let block = key.block(UInt64(tile))

@@ -41,7 +41,7 @@ struct DPSGD: ParsableCommand {
 
     func run() throws {
         runReportingFailures(command: "train dp-sgd") {
-            let algorithm = DPSGDAlgorithm(options: privacy)
+            let algorithm = try DPSGDAlgorithm(options: privacy, training: training)
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "dp-sgd",
                               stages: algorithm.stages(training: training), defaultSampling: .poisson,
                               observer: algorithm).run()

@@ -192,6 +192,21 @@ struct DPSGDCommandTests {
         #expect(number(prv, "test_loss") == number(rdp, "test_loss"), "the accountant must not change the training")
     }
 
+    @Test("--secure-rng draws unreproducible noise and sampling, spends the same ε, and refuses --seed")
+    func secureRandomness() {
+        let flags = ["dp-sgd", "--device", "cpu", "--data", smallData(), "--epochs", "2", "--batch-size", "12",
+                     "--model", "logreg", "--noise-multiplier", "1", "--json"]
+        let first = finalLine(run("train", flags + ["--secure-rng"]))
+        let second = finalLine(run("train", flags + ["--secure-rng"]))
+        let seeded = finalLine(run("train", flags))
+        #expect(first.contains("\"secure_rng\":true") && seeded.contains("\"secure_rng\":false"), "\(first)")
+        #expect(number(first, "epsilon") == number(seeded, "epsilon"), "\(first) vs \(seeded)")
+        #expect(number(first, "train_loss") != number(second, "train_loss"), "two secure runs drew the same noise")
+        #expect(number(seeded, "train_loss") == number(finalLine(run("train", flags)), "train_loss"))
+        let refused = run("train", flags + ["--secure-rng", "--seed", "3"])
+        #expect(refused.status == 64 && refused.stderr.contains("--seed"), "\(refused.stderr)")
+    }
+
     @Test("bad privacy flags are one line and exit 64")
     func badFlags() {
         let path = smallData()

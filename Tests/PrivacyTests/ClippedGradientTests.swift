@@ -164,4 +164,26 @@ struct ClippedGradientTests {
         }
         #expect(draws[0] == draws[1], "the noise of step 3 is bit for bit the same on the CPU and OpenCL")
     }
+
+    @Test("hardened noise (the halved sum of four draws) keeps the standard deviation and its first draw's stream")
+    func hardenedNoise() throws {
+        let count = 100_000, device = TestDevices.cpu
+        var values: [[Float]] = []
+        for hardened in [false, true] {
+            let result = try device.upload([Float](repeating: 0, count: count))
+            let transform = GaussianNoise(device: device, noiseMultiplier: 1.1, maxGradNorm: 2, seed: 5, hardened: hardened)
+            try transform.apply(WorkerGradients(slots: result.whole, workers: 1, parameterCount: count,
+                                                result: result.whole, scale: 0.25), step: 3)
+            let drawn = try device.download(result.whole)
+            let std = (drawn.reduce(0) { $0 + Double($1) * Double($1) } / Double(count)).squareRoot()
+            #expect(abs(std - 0.55) < 0.006, "hardened \(hardened): std \(std)")
+            values.append(drawn)
+        }
+        // Not the plain draw halved: three more draws went in.
+        let halved = values[0].map { $0 / 2 }
+        #expect(values[1] != halved)
+        let correlation = zip(values[0], values[1]).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            / (Double(count) * 0.55 * 0.55)
+        #expect(abs(correlation - 0.5) < 0.02, "the first of the four draws is the plain one: correlation \(correlation)")
+    }
 }
