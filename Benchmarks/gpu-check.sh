@@ -38,6 +38,8 @@ step sweep 120 bash .gpu/run .gpu/bench matmul --device cuda --sweep --repeats 5
 step step 60 bash .gpu/run .gpu/bench step --device gpu,cuda --repeats 20 --json
 step train-gpu 60 bash .gpu/run .gpu/train sgd --device gpu --epochs 3 --json
 step train-cuda 60 bash .gpu/run .gpu/train sgd --device cuda --epochs 3 --json --checkpoint "$out/mlp.ckpt"
+step dp 120 bash .gpu/run .gpu/bench dp --device gpu,cuda --repeats 10 --json
+step train-dp 60 bash .gpu/run .gpu/train dp-sgd --device cuda --target-epsilon 3 --epochs 5 --json
 step zo 90 bash .gpu/run .gpu/bench zo --device gpu,cuda --repeats 20 --json
 step train-zo 60 bash .gpu/run .gpu/train zo --device cuda --model logreg --epochs 20 --json
 step attack 60 bash .gpu/run .gpu/attack --device cuda --checkpoint "$out/mlp.ckpt" --images 50 --iterations 1000 --json

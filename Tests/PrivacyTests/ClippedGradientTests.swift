@@ -73,6 +73,33 @@ struct ClippedGradientTests {
         }
     }
 
+    @Test("the factors a layer hands the observer keep their values until the next forward pass", arguments: ["mlp:16,8", "cnn"])
+    func factorsStayValid(_ spec: String) throws {
+        let data = privacyData(count: 12, image: spec == "cnn", seed: 41)
+        for device in [TestDevices.cpu, TestDevices.openCL] {
+            let train = try DeviceDataset(data, device: device)
+            let parsed = try ModelSpec(parsing: spec)
+            let input = parsed.inputShape(for: train.shape)
+            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
+                                  maxBatch: 6, seed: 42)
+            let pass = try LossPass(model: model, data: train)
+            let statistics = try BatchStatistics(device: device, maxBatch: 6)
+            try pass.forwardAndLoss(rows: try device.uploadIndices([0, 3, 5, 7, 9, 11], below: 12).whole,
+                                    gradientScale: 1, statistics: statistics, stepInEpoch: 1)
+            var seen: [(LayerGradientFactors, [Float], [Float])] = []
+            try model.backward(batch: 6) { factors in
+                seen.append((factors, try device.download(factors.input), try device.download(factors.outputGradient)))
+                return .skip
+            }
+            #expect(seen.count == model.parametricLayerCount)
+            for (factors, input, outputGradient) in seen {
+                #expect(try device.download(factors.input) == input, "\(spec) layer \(factors.layerIndex) input on \(device.kind)")
+                #expect(try device.download(factors.outputGradient) == outputGradient,
+                        "\(spec) layer \(factors.layerIndex) output gradient on \(device.kind)")
+            }
+        }
+    }
+
     @Test("with clipping inactive and no noise, DP-SGD is SGD on the same Poisson batches divided by q·N")
     func reducesToSGD() throws {
         let data = privacyData(count: 40, image: false, seed: 6)
@@ -158,6 +185,14 @@ struct ClippedGradientTests {
             let std = (values.reduce(0) { $0 + Double($1) * Double($1) } / Double(count)).squareRoot()
             // σ·C·scale = 0.55; the standard error of the estimate is about 0.55/√(2n) ≈ 0.0012.
             #expect(abs(std - 0.55) < 0.006, "std \(std)")
+            // Mean within 4 standard errors (0.55/√n ≈ 0.0017); the CDF at ±0.5σ, ±1.5σ and 0
+            // within 0.005 of Φ (standard error ≤ 0.0016).
+            let mean = values.reduce(0) { $0 + Double($1) } / Double(count)
+            #expect(abs(mean) < 0.007, "mean \(mean)")
+            for (z, phi) in [(-1.5, 0.0668072), (-0.5, 0.3085375), (0.0, 0.5), (0.5, 0.6914625), (1.5, 0.9331928)] {
+                let below = Double(values.filter { Double($0) < z * 0.55 }.count) / Double(count)
+                #expect(abs(below - phi) < 0.005, "P(X < \(z)σ) = \(below), Φ = \(phi)")
+            }
             draws.append(values)
             try transform.apply(gradients, step: 4)
             #expect(try device.download(result.whole) != values.map { $0 * 2 })

@@ -32,6 +32,11 @@ public struct FeatureShape: Sendable, Hashable, CustomStringConvertible {
 /// For a linear layer the per-sample weight gradient of sample i is `outputGradient[i]ᵀ·input[i]`;
 /// for a convolution it is `Σ_p outputGradient[i,p]ᵀ·input[i,p]` over the sample's
 /// `rowsPerSample` output positions (input is then the im2col patch matrix).
+///
+/// `input` and `outputGradient` are the layer's own buffers, and the rest of the backward pass
+/// does not write them: they keep these values until the model's next forward pass. Book-keeping
+/// (DP-SGD's clipped sums formed after the whole backward pass, `ClippedGradient`) relies on it,
+/// and a test holds it to it.
 public struct LayerGradientFactors {
     /// Index of the layer in its model.
     public let layerIndex: Int
