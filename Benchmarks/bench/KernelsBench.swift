@@ -52,6 +52,13 @@ struct KernelsBench: ParsableCommand {
                  inputs: [131_072], outputs: [512]) { d, b in
                 try d.columnSum(b[0].whole, rows: 256, cols: 512, beta: 0, into: b[1].whole)
             },
+            Case(family: "reduce", name: "segment_max_abs", shape: "mlp:512,256 tensors", bytes: 4 * 535_818,
+                 inputs: [535_818], outputs: [6]) { d, b in
+                // The six parameter tensors of mlp:512,256 (the bounds' upload is in the time).
+                let ends = [0, 401_408, 401_920, 533_000, 533_256, 535_816, 535_818].map(Int32.init)
+                try d.segmentMaxAbs(b[0].whole, bounds: try d.uploadIndices(ends, below: 535_819).whole, segments: 6,
+                                    into: b[1].whole)
+            },
             Case(family: "loss", name: "softmax_xent", shape: "256x10", bytes: 4 * (2 * 2560 + 3 * 256),
                  inputs: [2560, 256], outputs: [256, 256, 2560]) { d, b in
                 try d.softmaxCrossEntropy(logits: b[0].whole, labels: b[1].whole, rows: 256, classes: 10,

@@ -25,8 +25,8 @@ public struct CompressionOptions: ParsableArguments {
     @Option(help: "How workers' gradients combine: majority (vote of 1-bit signs), median (coordinate-wise, full precision) or mean (fp32 average, the baseline).")
     public var vote: Vote = .majority
 
-    /// b as typed: a number or `none`.
-    @Option(help: "Noise standard deviation b added to each worker's gradient before the sign or the median (Chen et al. 2020), or none.")
+    /// b as typed: a number, `adaptive[:F]` or `none`.
+    @Option(help: "Noise added to each worker's gradient before the sign or the median (Chen et al. 2020): a standard deviation b, adaptive[:F] (b = F·max over workers of max|g| per tensor, F = 0.1 by default, the paper's experiments), or none.")
     public var noise: String = "none"
 
     @Option(help: "A tied majority (even --workers): zero (no update, the default), random (shared ±1, unbiased) or plus (+1, the reference codes' convention; biased).")
@@ -42,23 +42,34 @@ public struct CompressionOptions: ParsableArguments {
 
     public init() {}
 
-    /// b (0 for none).
-    public var noiseLevel: Float? { noise == "none" ? 0 : Float(noise).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } }
+    /// The parsed `--noise`; nil when it does not parse.
+    public var signNoise: SignNoise? {
+        if noise == "none" { return .fixed(0) }
+        if noise == "adaptive" { return .adaptive(factor: 0.1) }
+        if noise.hasPrefix("adaptive:") {
+            return Float(noise.dropFirst("adaptive:".count)).flatMap { $0 > 0 && $0.isFinite ? .adaptive(factor: $0) : nil }
+        }
+        return Float(noise).flatMap { $0 >= 0 && $0.isFinite ? .fixed($0) : nil }
+    }
 
     public func validate() throws {
-        guard noiseLevel != nil else { throw ValidationError("--noise must be a non-negative number or none, not '\(noise)'") }
-        if vote == .mean && noiseLevel != 0 { throw ValidationError("--noise applies to --vote majority or median") }
+        guard let signNoise else {
+            throw ValidationError("--noise must be a non-negative number, adaptive[:F] with F > 0, or none, not '\(noise)'")
+        }
+        if vote == .mean && !signNoise.isNone { throw ValidationError("--noise applies to --vote majority or median") }
         if let signum, !(signum >= 0 && signum < 1) { throw ValidationError("--signum must be in [0, 1)") }
     }
 
-    /// The combining transform for these options.
-    public func transforms(device: any Device, seed: UInt64) -> [any GradientTransform] {
-        let b = noiseLevel ?? 0
+    /// The combining transform for these options, for a model whose parameter tensors have
+    /// `tensorSizes` values (flat order; the adaptive noise works per tensor).
+    public func transforms(device: any Device, seed: UInt64, tensorSizes: [Int]) -> [any GradientTransform] {
+        let noise = signNoise ?? .fixed(0)
         let feedback: [any GradientTransform] = (signum.map { [WorkerMomentum(device: device, beta: $0)] } ?? [])
             + (errorFeedback ? [ErrorFeedback(device: device)] : [])
         switch vote {
-        case .majority: return feedback + [SignVote(device: device, noise: b, tie: tie, seed: seed)]
-        case .median: return feedback + [CoordinateMedian(device: device, noise: b, seed: seed)]
+        case .majority:
+            return feedback + [SignVote(device: device, noise: noise, tie: tie, seed: seed, tensorSizes: tensorSizes)]
+        case .median: return feedback + [CoordinateMedian(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)]
         case .mean: return feedback + [WorkerMean(device: device)]
         }
     }

@@ -9,72 +9,89 @@ import Training
 /// per-coordinate majority, +1, −1, or on a tie the `TieRule`'s value. With the SGD optimizer at
 /// learning rate δ the update is x ← x − δ·vote.
 public final class SignVote: GradientTransform {
-    /// b, the standard deviation of each worker's noise before the sign.
-    public let noise: Float
+    /// b·ξ before the sign: fixed, or adaptive per tensor.
+    public var noise: SignNoise { workerNoise.noise }
     /// What a tied coordinate gets.
     public let tie: TieRule
     /// Keys every worker's noise and the shared tie-breaking stream.
     public let seed: UInt64
     private let device: any Device
+    private let workerNoise: WorkerNoise
     private var words: DeviceBuffer?
 
-    public init(device: any Device, noise: Float, tie: TieRule, seed: UInt64) {
+    /// A vote with noise b (0: plain signSGD) fused into the packing.
+    public convenience init(device: any Device, noise: Float, tie: TieRule, seed: UInt64) {
         precondition(noise >= 0 && noise.isFinite, "the noise must be a non-negative number")
-        self.device = device
-        self.noise = noise
-        self.tie = tie
-        self.seed = seed
+        self.init(device: device, noise: .fixed(noise), tie: tie, seed: seed, tensorSizes: [])
     }
 
-    public var description: String { "majority vote of signs" + (noise > 0 ? " with noise b = \(noise)" : "") + ", tie \(tie)" }
+    /// A vote with `noise`; the adaptive rule needs the parameter tensors' lengths (flat order).
+    public init(device: any Device, noise: SignNoise, tie: TieRule, seed: UInt64, tensorSizes: [Int]) {
+        if case .fixed(let b) = noise { precondition(b >= 0 && b.isFinite, "the noise must be a non-negative number") }
+        self.device = device
+        self.tie = tie
+        self.seed = seed
+        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)
+    }
+
+    public var description: String { "majority vote of signs" + (noise.isNone ? "" : " with \(noise)") + ", tie \(tie)" }
 
     /// The packed signs of the last step, (workers, ⌈P/32⌉) words: what would cross the wire.
     public var packedSigns: DeviceBuffer? { words }
+
+    /// b of every tensor at the last step (adaptive noise only).
+    public var lastNoiseScales: [Float] { workerNoise.lastScales }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         let perWorker = (gradients.parameterCount + 31) / 32
         let count = gradients.workers * perWorker
         if (words?.count ?? -1) < count { words = try device.makeBuffer(count: max(count, 1), of: .uint32, indexBound: nil) }
         guard let words else { return }
-        let stepWord = UInt32(truncatingIfNeeded: step)
+        // A fixed b is fused into the packing; adaptive scales go into the slots first (the same
+        // numbers: sign(g + b·ξ) either way).
+        var fused: Float = 0
+        switch noise {
+        case .fixed(let b): fused = b
+        case .adaptive: try workerNoise.add(to: gradients, step: step)
+        }
         for worker in 0..<gradients.workers {
-            try device.signPack(gradients.slot(worker), into: words.slice(worker * perWorker, perWorker), noise: noise,
-                                key: PhiloxKey(seed: seed &+ UInt64(worker), step: stepWord,
-                                               stream: PhiloxStream.Streams.compression))
+            try device.signPack(gradients.slot(worker), into: words.slice(worker * perWorker, perWorker), noise: fused,
+                                key: workerNoise.key(worker: worker, step: step))
         }
         try device.signVote(words.slice(0, count), workers: gradients.workers, stride: perWorker,
                             into: gradients.result, tie: tie,
-                            key: PhiloxKey(seed: seed, step: stepWord, stream: PhiloxStream.Streams.tieBreaking))
+                            key: PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step),
+                                           stream: PhiloxStream.Streams.tieBreaking))
     }
 }
 
 /// medianSGD and noisy medianSGD (Chen et al., NeurIPS 2020, Alg. 4): the coordinate-wise median
 /// of the workers' gradients, each plus b·ξ_m first (b = 0: plain medianSGD), in full precision.
 public final class CoordinateMedian: GradientTransform {
-    /// b, the standard deviation of each worker's noise.
-    public let noise: Float
+    /// b·ξ before the median: fixed, or adaptive per tensor.
+    public var noise: SignNoise { workerNoise.noise }
     /// Keys every worker's noise.
     public let seed: UInt64
     private let device: any Device
+    private let workerNoise: WorkerNoise
 
-    public init(device: any Device, noise: Float, seed: UInt64) {
+    /// The median with noise b (0: plain medianSGD).
+    public convenience init(device: any Device, noise: Float, seed: UInt64) {
         precondition(noise >= 0 && noise.isFinite, "the noise must be a non-negative number")
-        self.device = device
-        self.noise = noise
-        self.seed = seed
+        self.init(device: device, noise: .fixed(noise), seed: seed, tensorSizes: [])
     }
 
-    public var description: String { "coordinate-wise median" + (noise > 0 ? " with noise b = \(noise)" : "") }
+    /// The median with `noise`; the adaptive rule needs the parameter tensors' lengths.
+    public init(device: any Device, noise: SignNoise, seed: UInt64, tensorSizes: [Int]) {
+        self.device = device
+        self.seed = seed
+        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)
+    }
+
+    public var description: String { "coordinate-wise median" + (noise.isNone ? "" : " with \(noise)") }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
-        if noise > 0 {
-            for worker in 0..<gradients.workers {
-                try device.addRandom(gradients.slot(worker), .normal,
-                                     key: PhiloxKey(seed: seed &+ UInt64(worker), step: UInt32(truncatingIfNeeded: step),
-                                                    stream: PhiloxStream.Streams.compression),
-                                     start: .start, scale: noise)
-            }
-        }
+        try workerNoise.add(to: gradients, step: step)
         // One worker: its (noisy) gradient is the median, and its slot is the result.
         guard gradients.workers > 1 else { return }
         try device.coordinateMedian(gradients.slots, workers: gradients.workers, stride: gradients.parameterCount,

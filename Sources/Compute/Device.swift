@@ -75,6 +75,11 @@ public protocol Device: AnyObject, Sendable {
 
     /// `out[c] = beta·out[c] + Σ_r x[r][c]` over a rows×cols matrix.
     func columnSum(_ x: BufferSlice, rows: Int, cols: Int, beta: Float, into out: BufferSlice) throws
+    /// `out[s]` = max |x[i]| over `bounds[s] ≤ i < bounds[s + 1]` for `s < segments` (0 for an
+    /// empty segment, NaN if any value is NaN): per-tensor gradient maxima. `bounds` is an
+    /// `Int32` index buffer with bound at most `x.count + 1` (so its values are checked on write),
+    /// ascending; the maximum is exact on every device.
+    func segmentMaxAbs(_ x: BufferSlice, bounds: BufferSlice, segments: Int, into out: BufferSlice) throws
 
     // MARK: loss
 

@@ -50,6 +50,15 @@ func checkColumnSum(_ x: BufferSlice, rows: Int, cols: Int, out: BufferSlice) {
     precondition(rows >= 0 && cols >= 0 && x.count >= rows * cols && out.count >= cols, "column sum shape mismatch")
 }
 
+func checkSegments(_ x: BufferSlice, bounds: BufferSlice, segments: Int, out: BufferSlice) {
+    x.expect(.float32, "segment values")
+    bounds.expect(.int32, "segment bounds")
+    out.expect(.float32, "segment maxima")
+    // The bounds are an index buffer bounded by x's length + 1, so no value can leave x.
+    precondition(segments >= 0 && bounds.count >= segments + 1 && out.count >= segments
+                 && (bounds.buffer.indexBound ?? Int.max) <= x.count + 1, "segment shapes or bounds do not fit")
+}
+
 func checkGather(_ source: BufferSlice, width: Int, indices: BufferSlice, destination: BufferSlice) {
     indices.expect(.int32, "gather indices")
     destination.expect(source.elementType, "the gather destination")

@@ -64,7 +64,10 @@ struct SignSGD: ParsableCommand {
         runReportingFailures(command: "train signsgd") {
             let opened = try device.open()
             try SupervisedRun(options: training, data: data, device: opened, algorithm: "signsgd",
-                              stages: { _, _, _ in (nil, compression.transforms(device: opened, seed: training.seed)) })
+                              stages: { model, _, _ in
+                                  (nil, compression.transforms(device: opened, seed: training.seed,
+                                                               tensorSizes: model.tensors.map(\.count)))
+                              })
                 .run()
         }
     }

@@ -97,8 +97,34 @@ struct ElementwiseTests {
     }
 }
 
-@Suite("reduce: column sums")
+@Suite("reduce: column sums and segment maxima")
 struct ReduceTests {
+    @Test("per-segment max |x|: empty, single, prime and long segments, a NaN, a slice offset, the same bits everywhere",
+          arguments: [[0], [1], [3, 0, 31, 257], [1031, 4099, 1], [0, 0], [70_001]])
+    func segmentMaxAbs(_ lengths: [Int]) throws {
+        let total = lengths.reduce(0, +)
+        var x = randomValues(total + 3, seed: 40).map { $0 * 5 }
+        // A NaN in the last segment of the longest case must reach its maximum.
+        if total > 5000 { x[3 + total - 2] = .nan }
+        var bounds: [Int32] = [0]
+        for length in lengths { bounds.append(bounds[bounds.count - 1] + Int32(length)) }
+        var expected: [Float] = []
+        for s in lengths.indices {
+            let part = x[(3 + Int(bounds[s]))..<(3 + Int(bounds[s + 1]))].map(abs)
+            expected.append(part.contains { $0.isNaN } ? .nan : part.max() ?? 0)
+        }
+        for device in Devices.all {
+            let out = try device.upload([Float](repeating: -1, count: lengths.count))
+            let values = try device.upload(x)
+            try device.segmentMaxAbs(values.slice(3, total), bounds: try device.uploadIndices(bounds, below: total + 1).whole,
+                                     segments: lengths.count, into: out.whole)
+            let got = try device.download(out.whole)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern) || zip(got, expected).allSatisfy {
+                $0 == $1 || ($0.isNaN && $1.isNaN)
+            }, "\(device.kind) \(lengths): \(got) vs \(expected)")
+        }
+    }
+
     @Test(arguments: [(0, 3), (1, 1), (3, 0), (256, 512), (1000, 7), (5, 1031)])
     func columnSum(_ rows: Int, _ cols: Int) throws {
         let x = randomValues(rows * cols, seed: 30)

@@ -11,6 +11,7 @@ struct SignSGDCommandTests {
         writeText(path, TrainCommandTests.smallCSV())
         for flags in [["--vote", "majority"], ["--vote", "majority", "--noise", "0.5", "--tie", "random"],
                       ["--vote", "median", "--noise", "0.1"], ["--vote", "mean"], ["--batch-size", "full"],
+                      ["--noise", "adaptive"], ["--vote", "median", "--noise", "adaptive:0.3"],
                       ["--vote", "mean", "--error-feedback"], ["--error-feedback"], ["--signum", "0.9"]] {
             let result = run("train", ["signsgd", "--device", "cpu", "--data", path, "--workers", "4", "--epochs", "3",
                                        "--batch-size", "8", "--model", "logreg", "--optimizer", "sgd", "--lr", "0.01",
@@ -46,7 +47,7 @@ struct SignSGDCommandTests {
 
     @Test("bad compression flags exit 64 with one line")
     func badFlags() {
-        for flags in [["--noise", "-1"], ["--noise", "loud"], ["--tie", "coin"], ["--vote", "mode"],
+        for flags in [["--noise", "-1"], ["--noise", "loud"], ["--noise", "adaptive:0"], ["--noise", "adaptive:x"], ["--tie", "coin"], ["--vote", "mode"],
                       ["--vote", "mean", "--noise", "1"], ["--batch-size", "half"], ["--signum", "1"]] {
             let result = run("train", ["signsgd", "--device", "cpu", "--epochs", "1"] + flags)
             #expect(result.status == 64, "\(flags): \(result.status) \(result.stderr)")

@@ -10,4 +10,17 @@ extension CPUDevice {
             for c in 0..<cols { o[c] += row[c] }
         }
     }
+
+    public func segmentMaxAbs(_ x: BufferSlice, bounds: BufferSlice, segments: Int, into out: BufferSlice) throws {
+        checkSegments(x, bounds: bounds, segments: segments, out: out)
+        let values = x.host, edges = bounds.hostInt32, result = out.host
+        for s in 0..<segments {
+            var m: Float = 0
+            for i in Int(edges[s])..<Int(edges[s + 1]) {
+                let a = abs(values[i])
+                if a > m || a.isNaN { m = a }
+            }
+            result[s] = m
+        }
+    }
 }
