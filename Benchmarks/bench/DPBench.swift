@@ -8,7 +8,10 @@ import Training
 /// `bench dp`: the DP-SGD step for each `--grad-sample` mode beside the non-private step of the
 /// same model and batch, in one run (steps interleaved round-robin, so both sides see the same
 /// clock), with each configuration's peak device memory (every buffer it allocates: model,
-/// activations, gradients, optimizer state, per-sample workspaces).
+/// activations, gradients, optimizer state, per-sample workspaces). Workspaces the device keeps
+/// for all callers (the kernel devices' split-K scratch, grown to the largest product any
+/// configuration runs) are made by a first pass and charged to none, so on OpenCL and CUDA the
+/// figure is a lower bound; the CPU device keeps none.
 struct DPBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dp",

@@ -147,7 +147,7 @@ INLINE void fill_body(float *out, uint64_t first, uint64_t blocks, fathom_philox
     }
     if (b < blocks) {
         // The last partial pass computes 16 blocks and keeps those asked for.
-        float tail[4 * LANES];
+        float tail[4 * LANES] = {0};
         for (uint64_t i = 0; i < 4 * (blocks - b); i++) tail[i] = out[4 * b + i];
         blocks16 w = philox16(first + b, key);
         f32x16 v[4];
@@ -157,6 +157,7 @@ INLINE void fill_body(float *out, uint64_t first, uint64_t blocks, fathom_philox
     }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void fill_avx512(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                         fathom_philox_distribution distribution, float scale, int accumulate) {
@@ -168,7 +169,9 @@ static void fill_avx2(float *out, uint64_t first, uint64_t blocks, fathom_philox
                       fathom_philox_distribution distribution, float scale, int accumulate) {
     fill_body(out, first, blocks, key, distribution, scale, accumulate);
 }
+#endif
 
+// The target's baseline vector unit (SSE2 on x86-64, NEON on arm64).
 static void fill_baseline(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                           fathom_philox_distribution distribution, float scale, int accumulate) {
     fill_body(out, first, blocks, key, distribution, scale, accumulate);
@@ -176,6 +179,7 @@ static void fill_baseline(float *out, uint64_t first, uint64_t blocks, fathom_ph
 
 typedef void (*fill_function)(float *, uint64_t, uint64_t, fathom_philox_key, fathom_philox_distribution, float, int);
 
+#if defined(__x86_64__) || defined(__i386__)
 static const fill_function variants[3] = {fill_baseline, fill_avx2, fill_avx512};
 
 int fathom_philox_fill_variants(void) {
@@ -187,6 +191,11 @@ int fathom_philox_fill_variants(void) {
         supported |= 4;
     return supported;
 }
+#else
+static const fill_function variants[3] = {fill_baseline, fill_baseline, fill_baseline};
+
+int fathom_philox_fill_variants(void) { return 1; }
+#endif
 
 void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                              fathom_philox_distribution distribution, float scale, int accumulate) {
@@ -195,11 +204,12 @@ void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t b
 
 void fathom_philox_fill(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                         fathom_philox_distribution distribution, float scale, int accumulate) {
-    // Every thread that races here stores the same pointer.
     static fill_function fill;
-    if (!fill) {
+    fill_function chosen = __atomic_load_n(&fill, __ATOMIC_ACQUIRE);
+    if (!chosen) {
         int supported = fathom_philox_fill_variants();
-        fill = variants[supported & 4 ? 2 : supported & 2 ? 1 : 0];
+        chosen = variants[supported & 4 ? 2 : supported & 2 ? 1 : 0];
+        __atomic_store_n(&fill, chosen, __ATOMIC_RELEASE);
     }
-    fill(out, first, blocks, key, distribution, scale, accumulate);
+    chosen(out, first, blocks, key, distribution, scale, accumulate);
 }

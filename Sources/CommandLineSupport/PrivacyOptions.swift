@@ -227,6 +227,10 @@ public final class DPSGDAlgorithm: RunObserver {
             if !(sampler is PoissonSampler) {
                 Console.error("dp-sgd: the accountant assumes Poisson sampling; with --sampling shuffle ε is an approximation")
             }
+            if !options.secureRng {
+                Console.error("dp-sgd: note: the noise is keyed by the run's seed (\(training.seed)), so anyone who knows it "
+                              + "can remove the noise; train a model you publish with --secure-rng")
+            }
             if train.count > 0 && options.delta > 1 / Double(train.count) {
                 Console.error("dp-sgd: warning: δ = \(options.delta) is above 1/N = \(1 / Double(train.count)); "
                               + "such a guarantee allows publishing a few examples outright")
@@ -238,7 +242,7 @@ public final class DPSGDAlgorithm: RunObserver {
                 let countNoise = options.adaptiveClipStd ?? sampleRate * Double(train.count) / 20
                 let rule = AdaptiveClipping(initialBound: clipping.noiseNorm, targetQuantile: quantile,
                                             learningRate: options.adaptiveClipLr, countNoise: countNoise, range: range,
-                                            seed: noiseSeeds?.count ?? training.seed)
+                                            seed: noiseSeeds?.count ?? training.seed, hardened: options.secureRng)
                 guard let share = rule.gradientNoiseMultiplier(noiseMultiplier) else {
                     throw CommandFailure("--adaptive-clip: σ = \(noiseMultiplier) needs an unclipped-count noise σ_b above "
                                          + "σ/2, got --adaptive-clip-std \(countNoise)", status: 64)

@@ -30,13 +30,15 @@ public final class AdaptiveClipping: GradientTransform {
     public let range: ClosedRange<Float>
     /// The seed of the count's noise.
     public let seed: UInt64
+    /// The count's noise as the halved sum of four draws (`--secure-rng`, as `GaussianNoise`).
+    public let hardened: Bool
     /// C in force for the current step.
     public private(set) var bound: Float
     private var unclipped = 0, samples = 0
 
     /// - Precondition: 0 < γ < 1, η ≥ 0, σ_b > 0, the initial bound inside `range`.
     public init(initialBound: Float, targetQuantile: Double, learningRate: Double, countNoise: Double,
-                range: ClosedRange<Float>, seed: UInt64) {
+                range: ClosedRange<Float>, seed: UInt64, hardened: Bool = false) {
         precondition(targetQuantile > 0 && targetQuantile < 1, "the target quantile must be in (0, 1)")
         precondition(learningRate >= 0 && countNoise > 0 && range.lowerBound > 0, "bad adaptive clipping parameters")
         precondition(range.contains(initialBound), "the initial bound must lie in the range")
@@ -45,6 +47,7 @@ public final class AdaptiveClipping: GradientTransform {
         self.countNoise = countNoise
         self.range = range
         self.seed = seed
+        self.hardened = hardened
         bound = initialBound
     }
 
@@ -71,7 +74,8 @@ public final class AdaptiveClipping: GradientTransform {
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         let expected = 1 / Double(gradients.scale)
         let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.adaptiveClipping)
-        let centred = Double(unclipped) - Double(samples) / 2 + countNoise * Double(key.normal(0))
+        let draws = hardened ? (0..<4).reduce(0.0) { $0 + Double(key.normal(UInt64($1) << 40)) } / 2 : Double(key.normal(0))
+        let centred = Double(unclipped) - Double(samples) / 2 + countNoise * draws
         let fraction = centred / expected + 0.5
         let next = Double(bound) * exp(-learningRate * (fraction - targetQuantile))
         bound = min(max(Float(next), range.lowerBound), range.upperBound)

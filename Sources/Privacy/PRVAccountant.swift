@@ -83,13 +83,17 @@ public struct PRVAccountant: Sendable {
         while n < 2 * cells + 1 { n <<= 1 }
         let fft = FourierTransform(count: n)
         var spectrumRe = [Double](repeating: 1, count: n), spectrumIm = [Double](repeating: 0, count: n)
-        var escaped = 0.0
+        var escaped = 0.0, shift = 0.0
         for entry in entries {
             let loss = StepLoss(sampleRate: entry.sampleRate, noiseMultiplier: entry.noiseMultiplier, removal: removal)
             var re = [Double](repeating: 0, count: n), im = [Double](repeating: 0, count: n)
-            let top = loss.discretise(mesh: mesh, cells: cells, into: &re)
+            let (top, discreteMean) = loss.discretise(mesh: mesh, cells: cells, into: &re)
             // A step whose loss leaves the domain is counted as a total loss: at most steps·top.
             escaped += Double(entry.steps) * top
+            // The discretised loss's mean is off by a little when the loss spans few cells (small
+            // q/σ); over T steps that would drift, so the composed grid is shifted by T times the
+            // difference to the exact mean, as Opacus's PRV accountant does.
+            shift += Double(entry.steps) * (loss.mean() - discreteMean)
             fft.transform(re: &re, im: &im)
             let power = Double(entry.steps)
             for i in 0..<n {
@@ -109,12 +113,15 @@ public struct PRVAccountant: Sendable {
         for index in 0..<n {
             let k = index < n / 2 ? index : index - n
             // Only positive losses matter for δ(ε ≥ 0); rounding noise below zero mass is dropped.
-            if k > 0 && spectrumRe[index] > 0 {
-                values.append(Double(k) * mesh)
+            let value = Double(k) * mesh + shift
+            if value > 0 && spectrumRe[index] > 0 {
+                values.append(value)
                 masses.append(spectrumRe[index])
             }
         }
-        return ComposedLoss(values: values, masses: masses, escaped: min(escaped, 1))
+        // Ascending values for the suffix sums (with a shift, a few negative k can turn positive).
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        return ComposedLoss(values: order.map { values[$0] }, masses: order.map { masses[$0] }, escaped: min(escaped, 1))
     }
 }
 
@@ -148,7 +155,7 @@ private struct StepLoss {
     ///
     /// Only the cells where the distribution has mass above 1e-250 are evaluated (found by
     /// bisection): a step's loss lives on a sliver of the composed domain.
-    func discretise(mesh: Double, cells: Int, into masses: inout [Double]) -> Double {
+    func discretise(mesh: Double, cells: Int, into masses: inout [Double]) -> (top: Double, mean: Double) {
         let n = masses.count, negligible = 1e-250
         // First cell with F(end) above negligible, last cell with 1 − F(start) above it.
         var low = -cells, high = cells
@@ -167,6 +174,7 @@ private struct StepLoss {
         var edge = distribution(Double(first) * mesh)
         // Mass below the evaluated cells sits at their lower end.
         masses[(first + n) % n] += edge.cdf
+        var mean = edge.cdf * Double(first) * mesh
         masses.withUnsafeMutableBufferPointer { masses in
             for k in first..<last {
                 let a = Double(k) * mesh
@@ -185,11 +193,35 @@ private struct StepLoss {
                 let offset = min(max((mass + 4 * upperHalf) / (6 * mass), 0), 1)
                 masses[(k + n) % n] += mass * (1 - offset)
                 masses[(k + 1 + n) % n] += mass * offset
+                mean += mass * (Double(k) + offset) * mesh
             }
         }
         // What is left above the last evaluated cell: inside the domain it is negligible and
         // counted as escaped all the same, which only overstates δ.
-        return edge.survival
+        return (edge.survival, mean)
+    }
+
+    /// The loss log((1−q) + q·e^((2x−1)/2σ²)) at x, without overflow.
+    func loss(_ x: Double) -> Double {
+        let q = sampleRate, z = (2 * x - 1) / (2 * noiseMultiplier * noiseMultiplier)
+        return z > 0 ? z + log(q + (1 - q) * exp(-z)) : log1p(q * expm1(z))
+    }
+
+    /// E[Y]: KL(P‖Q) for the removal, −KL(Q‖P) for the addition, by composite Simpson over
+    /// x ∈ [−14σ, 1 + 14σ] at σ/400 (the densities are below 1e-42 outside).
+    func mean() -> Double {
+        let q = sampleRate, sigma = noiseMultiplier
+        let low = -14 * sigma, high = 1 + 14 * sigma
+        var intervals = Int(((high - low) / (sigma / 400)).rounded(.up))
+        intervals += intervals % 2
+        let h = (high - low) / Double(intervals)
+        func density(_ x: Double) -> Double { exp(-x * x / (2 * sigma * sigma)) / (sigma * (2 * Double.pi).squareRoot()) }
+        func integrand(_ x: Double) -> Double {
+            removal ? loss(x) * ((1 - q) * density(x) + q * density(x - 1)) : -loss(x) * density(x)
+        }
+        var sum = integrand(low) + integrand(high)
+        for i in 1..<intervals { sum += (i % 2 == 1 ? 4 : 2) * integrand(low + Double(i) * h) }
+        return sum * h / 3
     }
 }
 

@@ -144,7 +144,11 @@ public struct RDPAccountant: Sendable, Hashable, Codable {
             highEpsilon = epsilon(high)
             if high > 1e6 { throw PrivacyError.budgetTooSmall(targetEpsilon: targetEpsilon, delta: delta) }
         }
-        while targetEpsilon - highEpsilon > tolerance {
+        // Capped: ε(σ) may jump (PRV falls back to RDP past its limits), and then no σ lands
+        // within the tolerance; `high` always keeps ε ≤ target.
+        var iterations = 0
+        while targetEpsilon - highEpsilon > tolerance && iterations < 100 && high - low > 1e-9 * high {
+            iterations += 1
             let sigma = (low + high) / 2
             let e = epsilon(sigma)
             if e < targetEpsilon {
