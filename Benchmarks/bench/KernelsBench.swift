@@ -36,7 +36,29 @@ struct KernelsBench: ParsableCommand {
         let run: @Sendable (any Device, [DeviceBuffer]) throws -> Void
     }
 
-    static let cases: [Case] = {
+    static let cases: [Case] = signCases(length: 535_818) + otherCases
+
+    /// The sign family at length n: pack, noisy pack and a vote of 8 workers.
+    static func signCases(length n: Int) -> [Case] {
+        let key = PhiloxKey(seed: 7, step: 3, stream: PhiloxStream.Streams.noise)
+        let words = (n + 31) / 32
+        return [
+            Case(family: "sign", name: "pack", shape: "\(n)", bytes: 4 * Double(n) + Double(n) / 8,
+                 inputs: [n], outputs: [words], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signPack(b[0].whole, into: b[1].whole, noise: 0, key: key)
+            },
+            Case(family: "sign", name: "noisy_pack", shape: "\(n)", bytes: 4 * Double(n) + Double(n) / 8,
+                 inputs: [n], outputs: [words], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signPack(b[0].whole, into: b[1].whole, noise: 0.1, key: key)
+            },
+            Case(family: "sign", name: "vote_of_8", shape: "8x\(n)", bytes: Double(8 * n) / 8 + 4 * Double(n),
+                 inputs: [], outputs: [8 * words, n], outputTypes: [.uint32], tolerance: 0) { d, b in
+                try d.signVote(b[0].whole, workers: 8, stride: words, into: b[1].whole, tie: .zero, key: key)
+            },
+        ]
+    }
+
+    static let otherCases: [Case] = {
         let batch = 256
         let conv = ConvGeometry(batch: batch, height: 28, width: 28, channels: 1, kernelHeight: 8, kernelWidth: 8,
                                 stride: 2, padding: 3)
@@ -104,18 +126,6 @@ struct KernelsBench: ParsableCommand {
                 try d.clipFactors(b[0].whole, samples: 256, maxNorm: 0.5, scale: 1.0 / 256, into: b[2].whole)
                 try d.scaleSamples(b[1].whole, samples: 256, perSample: 512, factors: b[2].whole)
             },
-            Case(family: "sign", name: "pack", shape: "535818", bytes: 4 * Double(params) + Double(params) / 8,
-                 inputs: [params], outputs: [(params + 31) / 32], outputTypes: [.uint32], tolerance: 0) { d, b in
-                try d.signPack(b[0].whole, into: b[1].whole, noise: 0, key: noise)
-            },
-            Case(family: "sign", name: "noisy_pack", shape: "535818", bytes: 4 * Double(params) + Double(params) / 8,
-                 inputs: [params], outputs: [(params + 31) / 32], outputTypes: [.uint32], tolerance: 0) { d, b in
-                try d.signPack(b[0].whole, into: b[1].whole, noise: 0.1, key: noise)
-            },
-            Case(family: "sign", name: "vote_of_8", shape: "8x535818", bytes: Double(8 * params) / 8 + 4 * Double(params),
-                 inputs: [], outputs: [8 * ((params + 31) / 32), params], outputTypes: [.uint32], tolerance: 0) { d, b in
-                try d.signVote(b[0].whole, workers: 8, stride: (params + 31) / 32, into: b[1].whole, tie: .zero, key: noise)
-            },
             Case(family: "zo", name: "perturb_gaussian", shape: "535818 in place", bytes: 8 * Double(params),
                  inputs: [params], outputs: [], tolerance: 0) { d, b in
                 try d.zoPerturb(DirectionSet(.gaussian, stepSeed: 5, dimension: params), source: b[0].whole,
@@ -166,28 +176,35 @@ struct KernelsBench: ParsableCommand {
                                      status: 70)
             }
             let reporter = Reporter(json: json)
-            let devices = try parseDevices(device, tuning: tuning)
-            let reference = CPUDevice()
-            for c in Self.cases {
-                let expected = try outputs(of: c, on: reference)
-                for device in devices {
-                    let got = try outputs(of: c, on: device)
-                    let validated = zip(got, expected).allSatisfy { agrees($0, $1, tolerance: c.tolerance) }
-                    let buffers = try makeBuffers(c, on: device)
-                    _ = try kernelSeconds(device) { try c.run(device, buffers) }
-                    var times: [Double] = []
-                    for _ in 0..<repeats { times.append(try kernelSeconds(device) { try c.run(device, buffers) }) }
-                    reporter.report(Measurement(kernel: c.family, device: device.kind, backend: c.name,
-                                                deviceName: device.name, shape: c.shape, seconds: times,
-                                                bytes: c.bytes, validated: validated,
-                                                timing: kernelTiming(device)))
-                }
+            for m in try Self.measure(Self.cases, on: try parseDevices(device, tuning: tuning), repeats: repeats) {
+                reporter.report(m)
             }
         }
     }
 
+    /// Every case on every device, validated against the CPU reference, then timed.
+    static func measure(_ cases: [Case], on devices: [any Device], repeats: Int) throws -> [Measurement] {
+        let reference = CPUDevice()
+        var results: [Measurement] = []
+        for c in cases {
+            let expected = try outputs(of: c, on: reference)
+            for device in devices {
+                let got = try outputs(of: c, on: device)
+                let validated = zip(got, expected).allSatisfy { agrees($0, $1, tolerance: c.tolerance) }
+                let buffers = try makeBuffers(c, on: device)
+                _ = try kernelSeconds(device) { try c.run(device, buffers) }
+                var times: [Double] = []
+                for _ in 0..<repeats { times.append(try kernelSeconds(device) { try c.run(device, buffers) }) }
+                results.append(Measurement(kernel: c.family, device: device.kind, backend: c.name,
+                                           deviceName: device.name, shape: c.shape, seconds: times,
+                                           bytes: c.bytes, validated: validated, timing: kernelTiming(device)))
+            }
+        }
+        return results
+    }
+
     /// Inputs from a fixed seed (labels as an index buffer of valid class ids), outputs zeroed.
-    private func makeBuffers(_ c: Case, on device: any Device) throws -> [DeviceBuffer] {
+    private static func makeBuffers(_ c: Case, on device: any Device) throws -> [DeviceBuffer] {
         var buffers: [DeviceBuffer] = []
         for (i, count) in c.inputs.enumerated() {
             if c.family == "loss" && i == 1 {
@@ -214,7 +231,7 @@ struct KernelsBench: ParsableCommand {
 
     /// Every buffer after one run (in-place kernels are validated through their inputs), as
     /// floats, which hold every integer value exactly.
-    private func outputs(of c: Case, on device: any Device) throws -> [[Float]] {
+    private static func outputs(of c: Case, on device: any Device) throws -> [[Float]] {
         let buffers = try makeBuffers(c, on: device)
         try c.run(device, buffers)
         return try buffers.map { buffer in

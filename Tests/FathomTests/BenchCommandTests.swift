@@ -69,6 +69,18 @@ struct BenchCommandTests {
         #expect(run("bench", ["dp", "--batch-sizes", "0"]).status == 64)
     }
 
+    @Test("sign times the 1-bit kernels beside a copy on both devices, validated, with their share of its bandwidth")
+    func sign() {
+        let result = run("bench", ["sign", "--device", "cpu,opencl", "--lengths", "1031", "--repeats", "2", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 10 && lines.allSatisfy { $0.contains("\"validated\":true") }, "\(result.stdout)")
+        for name in ["pack", "noisy_pack", "vote_of_8", "error_feedback"] {
+            #expect(lines.filter { $0.contains("\"backend\":\"\(name)\"") && $0.contains("\"of_copy\":") }.count == 2, "\(name)")
+        }
+        #expect(run("bench", ["sign", "--lengths", "0"]).status == 64)
+    }
+
     @Test("compile builds every family for OpenCL and, through NVRTC, for CUDA without a GPU")
     func compile() {
         for runtime in ["opencl", "cuda"] {
