@@ -157,6 +157,79 @@ INLINE void fill_body(float *out, uint64_t first, uint64_t blocks, fathom_philox
     }
 }
 
+typedef _Bool bool16 __attribute__((ext_vector_type(16)));
+
+// Bit j of the result set where v[j] < 0 (NaN and −0 compare false: they pack as +).
+INLINE uint32_t negative_bits(const float *v) {
+    f32x16 lo, hi;
+    __builtin_memcpy(&lo, v, sizeof lo);
+    __builtin_memcpy(&hi, v + 16, sizeof hi);
+    bool16 a = __builtin_convertvector(lo < 0.0f, bool16), b = __builtin_convertvector(hi < 0.0f, bool16);
+    uint16_t low, high;
+    __builtin_memcpy(&low, &a, sizeof low);
+    __builtin_memcpy(&high, &b, sizeof high);
+    return (uint32_t)low | (uint32_t)high << 16;
+}
+
+// Words w0 ..< w0 + count of sign(x + noise·ξ), ξ value i = normal i of the stream (blocks 8w ..
+// 8w + 7 for word w): two words per 16-block pass. Values past n pack as + (bit 0).
+INLINE void sign_pack_body(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
+                           fathom_philox_key key) {
+    float tile[64];
+    for (uint64_t w = w0; w < w0 + count; w += 2) {
+        uint64_t begin = 32 * w, available = begin < n ? n - begin : 0;
+        uint64_t take = available < 64 ? available : 64;
+        for (uint64_t i = 0; i < take; i++) tile[i] = x[begin + i];
+        for (uint64_t i = take; i < 64; i++) tile[i] = 0.0f;
+        if (noise != 0.0f) {
+            f32x16 v[4];
+            values(philox16(8 * w, key), FATHOM_PHILOX_NORMAL, v);
+            store(tile, v, noise, 1);
+            // Coordinates past n stay + whatever the noise.
+            for (uint64_t i = take; i < 64; i++) tile[i] = 0.0f;
+        }
+        words[w - w0] = negative_bits(tile);
+        if (w + 1 < w0 + count) words[w + 1 - w0] = negative_bits(tile + 32);
+    }
+}
+
+// out[i] for coordinates of words w0 ..< w0 + count: the majority of the workers' signs, +1 or
+// −1, a tie by `tie` (0 zero, 1 plus, 2 ±1 from the top bit of word i of `key`'s stream).
+INLINE void sign_vote_body(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
+                           uint64_t count, float *out, int tie, fathom_philox_key key) {
+    const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    for (uint64_t w = w0; w < w0 + count; w++) {
+        u32x16 low = {0}, high = {0};
+        for (int m = 0; m < workers; m++) {
+            uint32_t word = words[(uint64_t)m * stride + w];
+            low += ((u32x16){0} + word >> shifts) & 1u;
+            high += ((u32x16){0} + (word >> 16) >> shifts) & 1u;
+        }
+        // d = in favour − against = workers − 2·against: +1 above 0, −1 below, a tie at 0 (+1
+        // under the plus rule). Comparisons give −1 for true.
+        float votes[32];
+        i32x16 plusTie = (i32x16){0} - (tie == 1 ? 1 : 0);
+        for (int half = 0; half < 2; half++) {
+            i32x16 d = (i32x16){0} + workers - 2 * (i32x16)(half ? high : low);
+            i32x16 r = (d < 0) - (d > 0) - ((d == 0) & plusTie);
+            f32x16 v = __builtin_convertvector(r, f32x16);
+            __builtin_memcpy(votes + 16 * half, &v, sizeof v);
+        }
+        uint64_t begin = 32 * w, take = n - begin < 32 ? n - begin : 32;
+        if (tie == 2) {
+            // Words 32w ..< 32w + 32 of the stream are blocks 8w ..< 8w + 8: half a pass.
+            blocks16 b = philox16(8 * w, key);
+            for (uint64_t j = 0; j < take; j++) {
+                int against = (int)(j < 16 ? low[j] : high[j - 16]), inFavour = workers - against;
+                if (inFavour != against) continue;
+                uint32_t r = j % 4 == 0 ? b.w0[j / 4] : j % 4 == 1 ? b.w1[j / 4] : j % 4 == 2 ? b.w2[j / 4] : b.w3[j / 4];
+                votes[j] = r >> 31 ? -1.0f : 1.0f;
+            }
+        }
+        for (uint64_t j = 0; j < take; j++) out[begin + j] = votes[j];
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void fill_avx512(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
@@ -170,6 +243,42 @@ static void fill_avx2(float *out, uint64_t first, uint64_t blocks, fathom_philox
     fill_body(out, first, blocks, key, distribution, scale, accumulate);
 }
 #endif
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void pack_avx512(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
+                        fathom_philox_key key) {
+    sign_pack_body(x, n, w0, count, words, noise, key);
+}
+
+__attribute__((target("avx2")))
+static void pack_avx2(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
+                      fathom_philox_key key) {
+    sign_pack_body(x, n, w0, count, words, noise, key);
+}
+
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void vote_avx512(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
+                        float *out, int tie, fathom_philox_key key) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+}
+
+__attribute__((target("avx2")))
+static void vote_avx2(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
+                      float *out, int tie, fathom_philox_key key) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+}
+#endif
+
+static void pack_baseline(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
+                          fathom_philox_key key) {
+    sign_pack_body(x, n, w0, count, words, noise, key);
+}
+
+static void vote_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
+                          float *out, int tie, fathom_philox_key key) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+}
 
 // The target's baseline vector unit (SSE2 on x86-64, NEON on arm64).
 static void fill_baseline(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
@@ -196,6 +305,38 @@ static const fill_function variants[3] = {fill_baseline, fill_baseline, fill_bas
 
 int fathom_philox_fill_variants(void) { return 1; }
 #endif
+
+typedef void (*pack_function)(const float *, uint64_t, uint64_t, uint64_t, uint32_t *, float, fathom_philox_key);
+typedef void (*vote_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, float *, int,
+                              fathom_philox_key);
+#if defined(__x86_64__) || defined(__i386__)
+static const pack_function packs[3] = {pack_baseline, pack_avx2, pack_avx512};
+static const vote_function votes[3] = {vote_baseline, vote_avx2, vote_avx512};
+#else
+static const pack_function packs[3] = {pack_baseline, pack_baseline, pack_baseline};
+static const vote_function votes[3] = {vote_baseline, vote_baseline, vote_baseline};
+#endif
+
+static int widest(void) {
+    static int chosen = -1;
+    int variant = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (variant < 0) {
+        int supported = fathom_philox_fill_variants();
+        variant = supported & 4 ? 2 : supported & 2 ? 1 : 0;
+        __atomic_store_n(&chosen, variant, __ATOMIC_RELEASE);
+    }
+    return variant;
+}
+
+void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
+                      uint32_t *words, float noise, fathom_philox_key key) {
+    packs[variant < 0 ? widest() : variant](x, n, first_word, words_count, words, noise, key);
+}
+
+void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
+                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key) {
+    votes[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, out, tie, key);
+}
 
 void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                              fathom_philox_distribution distribution, float scale, int accumulate) {

@@ -14,8 +14,7 @@ public enum PhiloxLanes {
                             _ distribution: RandomDistribution, scale: Float, accumulate: Bool, sineFirst: Bool = false,
                             variant: Int? = nil) {
         precondition(blocks >= 0 && distribution != .rademacher, "fills of uniforms or normals")
-        let seed = key.seedWords
-        let cKey = fathom_philox_key(seed_low: seed.low, seed_high: seed.high, step: key.step, stream: key.stream)
+        let cKey = cKey(key)
         let kind = distribution == .uniform ? FATHOM_PHILOX_UNIFORM
             : sineFirst ? FATHOM_PHILOX_NORMAL_SINE_FIRST : FATHOM_PHILOX_NORMAL
         if let variant {
@@ -30,5 +29,34 @@ public enum PhiloxLanes {
     public static var variants: [Int] {
         let supported = fathom_philox_fill_variants()
         return (0..<3).filter { supported & (1 << $0) != 0 }
+    }
+
+    /// Words `firstWord ..< firstWord + count` of the sign packing of `x[0 ..< n]` into
+    /// `words[0 ..< count]`: bit j of word w set where x[32w + j] + noise·ξ < 0 (ξ normal 32w + j
+    /// of `key`), coordinates past n as +. `variant` as for `fill`.
+    public static func signPack(_ x: UnsafePointer<Float>, count n: Int, firstWord: Int, words count: Int,
+                                into words: UnsafeMutablePointer<UInt32>, noise: Float, key: PhiloxKey,
+                                variant: Int? = nil) {
+        precondition(firstWord >= 0 && count >= 0 && (firstWord + count) * 32 < n + 32, "words outside the vector")
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_sign_pack(Int32(variant ?? -1), x, UInt64(n), UInt64(firstWord), UInt64(count), words, noise, cKey(key))
+    }
+
+    /// `out[i]` for the coordinates of words `firstWord ..< firstWord + count` (out holds all n):
+    /// the majority of `workers` packed vectors `stride` words apart, ±1, ties by `tie` (0 zero,
+    /// 1 plus, 2 ±1 from the top bit of word i of `key`).
+    public static func signVote(_ words: UnsafePointer<UInt32>, workers: Int, stride: Int, count n: Int,
+                                firstWord: Int, words count: Int, into out: UnsafeMutablePointer<Float>, tie: Int32,
+                                key: PhiloxKey, variant: Int? = nil) {
+        precondition(workers >= 1 && workers < 1 << 31 && firstWord >= 0 && (firstWord + count) * 32 < n + 32,
+                     "bad vote")
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_sign_vote(Int32(variant ?? -1), words, Int32(workers), UInt64(stride), UInt64(n), UInt64(firstWord),
+                         UInt64(count), out, tie, cKey(key))
+    }
+
+    private static func cKey(_ key: PhiloxKey) -> fathom_philox_key {
+        let seed = key.seedWords
+        return fathom_philox_key(seed_low: seed.low, seed_high: seed.high, step: key.step, stream: key.stream)
     }
 }

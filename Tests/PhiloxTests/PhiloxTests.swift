@@ -97,4 +97,56 @@ struct PhiloxTests {
             }
         }
     }
+
+    @Test("the vector sign pack and vote give the scalar bits on every variant this CPU runs", arguments: [1, 33, 97, 1021])
+    func vectorSignKernels(_ n: Int) {
+        let key = PhiloxKey(seed: 11, step: 2, stream: 9)
+        var rng = PhiloxStream(seed: 12, stream: 1)
+        var x = (0..<n).map { _ in (rng.nextUniform() - 0.5) * 0.1 }
+        if n > 3 { x[1] = 0; x[2] = -0.0; x[3] = .nan }
+        let words = (n + 31) / 32
+        for noise: Float in [0, 0.3] {
+            var expected = [UInt32](repeating: 0, count: words)
+            for i in 0..<n where (noise == 0 ? x[i] : x[i] + noise * key.normal(UInt64(i))) < 0 {
+                expected[i / 32] |= 1 << UInt32(i % 32)
+            }
+            for variant in PhiloxLanes.variants {
+                var got = [UInt32](repeating: 0xFFFF_FFFF, count: words)
+                // In two calls, the second starting at an odd word.
+                let split = words / 2 | 1
+                x.withUnsafeBufferPointer { values in
+                    got.withUnsafeMutableBufferPointer { out in
+                        guard let v = values.baseAddress, let o = out.baseAddress else { return }
+                        let first = min(split, words)
+                        PhiloxLanes.signPack(v, count: n, firstWord: 0, words: first, into: o, noise: noise, key: key,
+                                             variant: variant)
+                        PhiloxLanes.signPack(v, count: n, firstWord: first, words: words - first, into: o + first,
+                                             noise: noise, key: key, variant: variant)
+                    }
+                }
+                #expect(got == expected, "variant \(variant) noise \(noise) n \(n)")
+            }
+        }
+        // Four workers: element i has popcount(i & 15) negatives, a tie at exactly two.
+        var packed = [UInt32](repeating: 0, count: 4 * words)
+        for m in 0..<4 { for i in 0..<n where (i >> m) & 1 == 1 { packed[m * words + i / 32] |= 1 << UInt32(i % 32) } }
+        for tie: Int32 in [0, 1, 2] {
+            let expected: [Float] = (0..<n).map { i in
+                let negatives = (i & 15).nonzeroBitCount
+                if negatives != 2 { return negatives > 2 ? -1 : 1 }
+                return tie == 0 ? 0 : tie == 1 ? 1 : key.rademacher(UInt64(i))
+            }
+            for variant in PhiloxLanes.variants {
+                var out = [Float](repeating: 9, count: n)
+                packed.withUnsafeBufferPointer { p in
+                    out.withUnsafeMutableBufferPointer { o in
+                        guard let p = p.baseAddress, let o = o.baseAddress else { return }
+                        PhiloxLanes.signVote(p, workers: 4, stride: words, count: n, firstWord: 0, words: words, into: o,
+                                             tie: tie, key: key, variant: variant)
+                    }
+                }
+                #expect(out == expected, "variant \(variant) tie \(tie) n \(n)")
+            }
+        }
+    }
 }

@@ -33,4 +33,18 @@ int fathom_philox_fill_variants(void);
 void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                              fathom_philox_distribution distribution, float scale, int accumulate);
 
+/// Words first_word ..< first_word + words_count of the sign packing of x[0 ..< n] (x is the
+/// whole vector): bit j of word w set where x[32w + j] + noise·ξ < 0, ξ = normal 32w + j of
+/// `key`'s stream, coordinates past n as + (the sign family's layout and noise, bit for bit).
+/// words[0] is word first_word. `variant` −1 takes the widest unit, else as for the fill.
+void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
+                      uint32_t *words, float noise, fathom_philox_key key);
+
+/// out[i] for the coordinates of words first_word ..< first_word + words_count (out is the
+/// whole vector of n values): the majority of `workers` packed vectors (worker m's words at
+/// words + m·stride), ±1, a tie by `tie` (0: 0, 1: +1, 2: −1 where the top bit of word i of
+/// `key`'s stream is set, else +1).
+void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
+                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key);
+
 #endif

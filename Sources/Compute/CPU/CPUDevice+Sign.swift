@@ -4,32 +4,11 @@ extension CPUDevice {
     public func signPack(_ x: BufferSlice, into words: BufferSlice, noise: Float, key: PhiloxKey) throws {
         checkSignWords(words, count: x.count)
         let values = x.host, out = words.hostUInt32, n = x.count
-        let tileWords = 64
-        parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: tileWords) { range in
-            // A word's 32 normals are eight Philox blocks (normal j of block b is element 4b + j);
-            // the noise of 64 words at a time comes from the vector fill, already times b (the
-            // same product b·ξ, bit for bit the scalar maps), into a tile on the stack.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tileWords * 32) { tile in
-                guard let noisy = tile.baseAddress else { return }
-                var w = range.lowerBound
-                while w < range.upperBound {
-                    let count = min(tileWords, range.upperBound - w)
-                    if noise != 0 {
-                        PhiloxLanes.fill(noisy, first: UInt64(w * 8), blocks: count * 8, key: key, .normal, scale: noise,
-                                         accumulate: false)
-                    }
-                    for t in 0..<count {
-                        let base = (w + t) * 32
-                        var bits: UInt32 = 0
-                        for j in 0..<min(32, n - base) {
-                            let v = noise != 0 ? values[base + j] + noisy[t * 32 + j] : values[base + j]
-                            bits |= (v < 0 ? 1 : 0) << UInt32(j)
-                        }
-                        out[w + t] = bits
-                    }
-                    w += count
-                }
-            }
+        // A word's 32 normals are eight Philox blocks (normal j of block b is element 4b + j); the
+        // C vector library packs two words a pass, bit for bit the scalar maps.
+        parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: 2) { range in
+            PhiloxLanes.signPack(values, count: n, firstWord: range.lowerBound, words: range.count,
+                                 into: out + range.lowerBound, noise: noise, key: key)
         }
     }
 
@@ -46,31 +25,10 @@ extension CPUDevice {
                      "packed signs too small for \(workers) workers")
         words.expect(.uint32, "packed signs")
         let bits = words.hostUInt32, result = out.host
-        // Word by word over the cores: each worker's word is read once and its 32 bits counted
-        // into per-lane tallies.
+        // Word by word over the cores, each worker's word read once (the C vector library).
         parallelChunks(perWorker, minimumPerChunk: 512, alignment: 1) { range in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { negative in
-                for w in range {
-                    negative.initialize(repeating: 0)
-                    for m in 0..<workers {
-                        let word = bits[m * stride + w]
-                        for j in 0..<32 { negative[j] &+= Int32((word >> UInt32(j)) & 1) }
-                    }
-                    for j in 0..<min(32, n - w * 32) {
-                        let i = w * 32 + j
-                        let against = Int(negative[j]), inFavour = workers - against
-                        if inFavour != against {
-                            result[i] = inFavour > against ? 1 : -1
-                        } else {
-                            switch tie {
-                            case .zero: result[i] = 0
-                            case .plus: result[i] = 1
-                            case .random: result[i] = key.rademacher(UInt64(i))
-                            }
-                        }
-                    }
-                }
-            }
+            PhiloxLanes.signVote(bits, workers: workers, stride: stride, count: n, firstWord: range.lowerBound,
+                                 words: range.count, into: result, tie: tie.rawValue, key: key)
         }
     }
 
