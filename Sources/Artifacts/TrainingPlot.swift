@@ -177,10 +177,13 @@ public enum TrainingPlot {
             out += "<path class=\"series \(line.name)\" d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\""
             out += " stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\""
             out += line.dashed ? " stroke-dasharray=\"5 3\"/>\n" : "/>\n"
-            // Dense histories would turn markers into a smear; shrink them instead of dropping them.
+            // Dense histories would turn markers into a smear: shrink them, and past 100 points mark
+            // every k-th (about 50 in all, the last always), enough to tell the series apart in
+            // grey-scale print without an element per point of a 1,500-epoch run.
             let size = line.points.count > 80 ? 1.6 : 3.0
+            let every = line.points.count > 100 ? (line.points.count + 49) / 50 : 1
             out += "<g class=\"markers \(line.name)\">\n"
-            for point in line.points {
+            for (index, point) in line.points.enumerated() where index % every == 0 || index == line.points.count - 1 {
                 out += markerElement(line.marker, x: px(point.x), y: py(point.y), size: size, color: line.color) + "\n"
             }
             out += "</g>\n"

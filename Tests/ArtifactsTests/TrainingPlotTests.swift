@@ -115,6 +115,14 @@ private func isWellFormed(_ svg: String) -> Bool {
         #expect(occurrences(of: "stroke-dasharray", in: svg) == 2 + 1)
     }
 
+    @Test("a 1,500-epoch history marks about 50 points a series (the last always) and stays small")
+    func denseHistoriesMarkSomePoints() throws {
+        let svg = TrainingPlot.svg(records: records(1500), title: "dense")
+        // every = ⌈1500/50⌉ = 30: indices 0, 30, …, 1470 and the last, 1499: 51 a series.
+        #expect(occurrences(of: "<circle", in: svg) == 2 * 51 + 1)
+        #expect(svg.utf8.count < 200_000, "\(svg.utf8.count) bytes")
+    }
+
     @Test func axesHaveTitlesAndRoundTickLabels() {
         let svg = TrainingPlot.svg(records: records(10), title: "t")
         for label in [">epoch<", ">loss<", ">accuracy (%)<", ">train<", ">test<"] {
