@@ -38,9 +38,12 @@ struct KernelsBench: ParsableCommand {
 
     static let cases: [Case] = signCases(length: 535_818) + otherCases
 
+    /// The stream every randomised case draws from.
+    static let benchKey = PhiloxKey(seed: 7, step: 3, stream: PhiloxStream.Streams.noise)
+
     /// The sign family at length n: pack, noisy pack and a vote of 8 workers.
     static func signCases(length n: Int) -> [Case] {
-        let key = PhiloxKey(seed: 7, step: 3, stream: PhiloxStream.Streams.noise)
+        let key = benchKey
         let words = (n + 31) / 32
         return [
             Case(family: "sign", name: "pack", shape: "\(n)", bytes: 4 * Double(n) + Double(n) / 8,
@@ -64,7 +67,7 @@ struct KernelsBench: ParsableCommand {
                                 stride: 2, padding: 3)
         let pool = PoolGeometry(batch: batch, height: 14, width: 14, channels: 16, kernel: 2, stride: 1)
         let params = 535_818
-        let noise = PhiloxKey(seed: 7, step: 3, stream: PhiloxStream.Streams.noise)
+        let noise = benchKey
         return [
             Case(family: "elementwise", name: "relu_backward", shape: "256x512", bytes: 3 * 4 * 131_072,
                  inputs: [131_072, 131_072], outputs: [131_072]) { d, b in

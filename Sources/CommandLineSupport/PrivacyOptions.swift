@@ -302,15 +302,24 @@ public final class DPSGDAlgorithm: RunObserver {
             + "\(format(options.accountant.epsilon(next, delta: options.delta).epsilon, 4)) at δ = \(options.delta)"
     }
 
+    /// ε (and RDP's order) after the trainer's steps, computed once per step count: the final
+    /// record asks again for the last epoch's, and a PRV evaluation takes seconds.
+    private func spent(_ trainer: Trainer) -> (epsilon: Double, order: Double?) {
+        if let cached = spentCache, cached.steps == trainer.step { return cached.value }
+        let value = options.accountant.epsilon(accountant(trainer), delta: options.delta)
+        spentCache = (trainer.step, value)
+        return value
+    }
+    private var spentCache: (steps: Int, value: (epsilon: Double, order: Double?))?
+
     /// ε spent after the trainer's steps, and σ.
     public func epochMetrics(_ trainer: Trainer) -> [(String, Double)] {
-        [("epsilon", options.accountant.epsilon(accountant(trainer), delta: options.delta).epsilon),
-         ("noise_multiplier", noiseMultiplier)]
+        [("epsilon", spent(trainer).epsilon), ("noise_multiplier", noiseMultiplier)]
             + (adaptive.map { [("max_grad_norm", Double($0.bound))] } ?? [])
     }
 
     public func addFinalFields(_ trainer: Trainer, to record: inout JSONObject) {
-        let (_, order) = options.accountant.epsilon(accountant(trainer), delta: options.delta)
+        let order = spent(trainer).order
         record.add("delta", options.delta)
         record.add("accountant", options.accountant.rawValue)
         if let order { record.add("order", order) }

@@ -85,6 +85,9 @@ public struct PhiloxPosition: Sendable, Hashable {
         self.word = word
     }
 
+    /// The word index of the position (`init(_:)`'s argument; blocks past 2⁶² wrap).
+    public var index: UInt64 { block &<< 2 | UInt64(word) }
+
     /// The first position of a stream.
     public static let start = PhiloxPosition(0)
 

@@ -2,8 +2,8 @@ import CPhiloxLanes
 
 /// Whole Philox blocks of uniforms or normals written (or added) straight into memory by the C
 /// fill on the CPU's widest vector unit (AVX-512, AVX2 or SSE2, chosen at run time; Swift's
-/// SIMD types compile for the baseline x86-64 only): bit for bit `PhiloxMaps`, several times
-/// faster than `PhiloxSIMD` where the wider units exist.
+/// SIMD types compile for the baseline x86-64 only, where their mask selects turn scalar): bit for
+/// bit `PhiloxMaps`. Also the CPU's sign pack and vote, which share its dispatch.
 public enum PhiloxLanes {
     /// out[i] = scale·v(i), or out[i] += scale·v(i) when `accumulate`, for the 4·blocks values of
     /// blocks `first ..< first + blocks` of `key` (`.uniform` or `.normal`; with `sineFirst`,

@@ -74,7 +74,9 @@ public final class AdaptiveClipping: GradientTransform {
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         let expected = 1 / Double(gradients.scale)
         let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.adaptiveClipping)
-        let draws = hardened ? (0..<4).reduce(0.0) { $0 + Double(key.normal(UInt64($1) << 40)) } / 2 : Double(key.normal(0))
+        let draws = hardened
+            ? (0..<GaussianNoise.hardenedDraws).reduce(0.0) { $0 + Double(key.normal(GaussianNoise.drawStart($1).index)) } / 2
+            : Double(key.normal(0))
         let centred = Double(unclipped) - Double(samples) / 2 + countNoise * draws
         let fraction = centred / expected + 0.5
         let next = Double(bound) * exp(-learningRate * (fraction - targetQuantile))

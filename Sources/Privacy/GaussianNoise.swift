@@ -36,6 +36,12 @@ public final class GaussianNoise: GradientTransform {
         self.hardened = hardened
     }
 
+    /// Hardened noise is the sum of this many draws, halved.
+    static let hardenedDraws = 4
+
+    /// Where draw k of a hardened value starts in its stream: normal k·2⁴⁰, past any vector.
+    static func drawStart(_ draw: Int) -> PhiloxPosition { PhiloxPosition(UInt64(draw) << 40) }
+
     public var description: String {
         "Gaussian noise σ = \(noiseMultiplier), C = " + (adaptive.map { "adaptive from \($0.bound)" } ?? "\(maxGradNorm)")
     }
@@ -45,9 +51,8 @@ public final class GaussianNoise: GradientTransform {
         let key = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.noise)
         let scale = noiseMultiplier * (adaptive?.bound ?? maxGradNorm) * gradients.scale
         // Drawn straight into the gradient: the noise is never written to memory on its own.
-        // Hardened, draw k of four starts at normal k·2⁴⁰ of the step's stream.
-        for draw in 0..<(hardened ? 4 : 1) {
-            try device.addRandom(gradients.result, .normal, key: key, start: PhiloxPosition(UInt64(draw) << 40),
+        for draw in 0..<(hardened ? Self.hardenedDraws : 1) {
+            try device.addRandom(gradients.result, .normal, key: key, start: Self.drawStart(draw),
                                  scale: hardened ? scale / 2 : scale)
         }
     }

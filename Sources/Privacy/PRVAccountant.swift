@@ -47,13 +47,13 @@ public struct PRVAccountant: Sendable {
         let deltaError = delta / 1000
         let steps = Double(entries.reduce(0) { $0 + $1.steps })
         let mesh = epsilonError / (steps / 2 * log(12 / deltaError)).squareRoot()
-        let domain = domainSize(entries, deltaError: deltaError)
+        var rdp = RDPAccountant()
+        for entry in entries { rdp.step(noiseMultiplier: entry.noiseMultiplier, sampleRate: entry.sampleRate, steps: entry.steps) }
+        let domain = domainSize(rdp, deltaError: deltaError)
         // A loss that needs more than 64 nats of domain or 2²³ cells (≈ 1 GiB of transforms)
         // spends so much, or composes so often, that RDP's ε (an upper bound too) is reported.
         guard domain <= 64, domain / mesh <= Double(1 << 23) else {
-            var accountant = RDPAccountant()
-            for entry in entries { accountant.step(noiseMultiplier: entry.noiseMultiplier, sampleRate: entry.sampleRate, steps: entry.steps) }
-            let epsilon = accountant.epsilon(delta: delta).epsilon
+            let epsilon = rdp.epsilon(delta: delta).epsilon
             return (epsilon, epsilon)
         }
         let cells = Int((domain / mesh).rounded(.up))
@@ -68,9 +68,7 @@ public struct PRVAccountant: Sendable {
 
     /// L: the RDP Chernoff bound on the composed loss's upper tail at δ_err/4, and
     /// log(4/δ_err) for its lower tail (E[e^(−Y)] ≤ 1 in both directions), plus a margin.
-    private func domainSize(_ entries: [RDPAccountant.Entry], deltaError: Double) -> Double {
-        var accountant = RDPAccountant()
-        for entry in entries { accountant.step(noiseMultiplier: entry.noiseMultiplier, sampleRate: entry.sampleRate, steps: entry.steps) }
+    private func domainSize(_ accountant: RDPAccountant, deltaError: Double) -> Double {
         let tail = zip(accountant.rdp, accountant.orders).map { r, alpha in r + log(4 / deltaError) / (alpha - 1) }
             .min() ?? .infinity
         return max(tail, log(4 / deltaError)) + 1

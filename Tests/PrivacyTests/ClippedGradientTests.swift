@@ -26,6 +26,14 @@ func privacyData(count: Int, image: Bool, seed: UInt64) -> Dataset {
                    imageShape: image ? ImageShape(channels: 1, height: 28, width: 28) : nil)
 }
 
+/// A training model of `spec` (10 classes) for `train`'s rows, on `train`'s device.
+func specModel(_ spec: String, train: DeviceDataset, maxBatch: Int, seed: UInt64) throws -> Model {
+    let parsed = try ModelSpec(parsing: spec)
+    let input = parsed.inputShape(for: train.shape)
+    return try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: train.device,
+                     maxBatch: maxBatch, seed: seed)
+}
+
 @Suite("privacy: clipped per-sample gradients and noise")
 struct ClippedGradientTests {
     /// Σ_i min(1, C/(‖g_i‖ + 1e-6))·g_i · scale, from one back-propagation per sample.
@@ -54,11 +62,8 @@ struct ClippedGradientTests {
         let rows: [Int32] = [3, 17, 5, 0, 22, 9, 11]
         for device in [TestDevices.cpu, TestDevices.openCL] {
             let train = try DeviceDataset(data, device: device)
-            let parsed = try ModelSpec(parsing: spec)
-            let input = parsed.inputShape(for: train.shape)
             // A micro-batch of 4 for the 7 rows: the clipped sums of two chunks must add up.
-            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
-                                  maxBatch: 4, seed: 8)
+            let model = try specModel(spec, train: train, maxBatch: 4, seed: 8)
             let expected = try reference(model: model, data: train, rows: rows, maxNorm: 0.5, scale: 1.0 / 7)
             let source = try ClippedGradient(model: model, data: train, maxGradNorm: 0.5, mode: mode)
             let statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
@@ -78,10 +83,7 @@ struct ClippedGradientTests {
         let data = privacyData(count: 12, image: spec == "cnn", seed: 41)
         for device in [TestDevices.cpu, TestDevices.openCL] {
             let train = try DeviceDataset(data, device: device)
-            let parsed = try ModelSpec(parsing: spec)
-            let input = parsed.inputShape(for: train.shape)
-            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
-                                  maxBatch: 6, seed: 42)
+            let model = try specModel(spec, train: train, maxBatch: 6, seed: 42)
             let pass = try LossPass(model: model, data: train)
             let statistics = try BatchStatistics(device: device, maxBatch: 6)
             try pass.forwardAndLoss(rows: try device.uploadIndices([0, 3, 5, 7, 9, 11], below: 12).whole,
@@ -129,10 +131,7 @@ struct ClippedGradientTests {
         let rows: [Int32] = [1, 8, 15, 22, 3]
         for device in [TestDevices.cpu, TestDevices.openCL] {
             let train = try DeviceDataset(data, device: device)
-            let parsed = try ModelSpec(parsing: "cnn")
-            let input = parsed.inputShape(for: train.shape)
-            let model = try Model(layers: try parsed.layers(input: input, classes: 10), input: input, device: device,
-                                  maxBatch: 8, seed: 9)
+            let model = try specModel("cnn", train: train, maxBatch: 8, seed: 9)
             let bounds: [Float] = [0.3, 0.2, 0.5, 0.1]
             #expect(model.parametricLayerCount == bounds.count)
             // Each parametric layer's range of the flat buffer, input side first.
