@@ -28,6 +28,14 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // MPI for multi-process training: MPICH by default, Open MPI when FATHOM_MPI=openmpi at
+        // build time (Debian's pkg-config names; both give the same shim).
+        .systemLibrary(
+            name: "CMPI", pkgConfig: Context.environment["FATHOM_MPI"] == "openmpi" ? "ompi-c" : "mpich",
+            providers: [.apt(Context.environment["FATHOM_MPI"] == "openmpi" ? ["libopenmpi-dev", "openmpi-bin"]
+                                                                              : ["libmpich-dev", "mpich"])]),
+        // The MPI calls as C functions (MPI's constants are macros Swift cannot import).
+        .target(name: "MPIShim", dependencies: ["CMPI"]),
         // Kernel sources and the default data set, embedded at build time with C23 #embed.
         .target(name: "KernelSources"),
         .target(name: "EmbeddedData"),
@@ -41,16 +49,19 @@ let package = Package(
             name: "Compute",
             dependencies: ["COpenCL", "CCUDA", "CBLAS", "KernelSources", "Philox", "SystemIO"]),
 
+        // Ranks and their collectives: MPI and in-process implementations of one protocol.
+        .target(name: "Distributed", dependencies: ["MPIShim", "Compute"]),
+
         // MARK: - Data, artifacts, training
         .target(name: "Datasets", dependencies: ["CZlib", "EmbeddedData", "Philox", "SystemIO"]),
         .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
-        .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox"]),
+        .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox", "Distributed"]),
         .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "Compression", dependencies: ["Training", "Compute", "Philox"]),
         .target(name: "ZerothOrder", dependencies: ["Training", "Compute", "Philox", "SystemIO"]),
         .target(name: "Fathom",
                 dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression",
-                               "ZerothOrder"]),
+                               "ZerothOrder", "Distributed"]),
 
         // MARK: - Command line
         .target(
@@ -83,6 +94,7 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "Training", "Compute", "Datasets", "Philox"]),
         .testTarget(name: "ZerothOrderTests", dependencies: ["ZerothOrder", "Training", "Compute", "Datasets", "Philox"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Compute", "Training", "Compression", "Philox"]),
         .testTarget(name: "FathomTests", dependencies: ["Fathom", "CommandLineSupport"]),
     ],
     cLanguageStandard: .gnu2x

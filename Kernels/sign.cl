@@ -37,10 +37,12 @@ __kernel void sign_unpack(const int n, __global const uint *words, const int off
 // The majority vote of M packed sign vectors (worker m's words at offWords + m·stride):
 // out[i] = +1 when more workers sent + than −, −1 for the reverse, and for a tie (even M) 0
 // (tie 0: no update), +1 (tie 1, the reference codes' convention) or ±1 from the shared Philox
-// stream (tie 2: unbiased). One work-item per word of 32 coordinates.
+// stream (tie 2: unbiased; coordinate i draws word 4·tieBlock + i, so a chunk of a longer
+// vector draws the whole vector's words). One work-item per word of 32 coordinates.
 __kernel void sign_vote(const int n, const int workers, __global const uint *words, const int offWords,
                         const int stride, __global float *out, const int offOut, const int tie,
-                        const uint seedLo, const uint seedHi, const uint step, const uint stream) {
+                        const uint seedLo, const uint seedHi, const uint step, const uint stream,
+                        const uint tieBlockLo, const uint tieBlockHi) {
     const int w = get_global_id(0);
     if ((long)w * 32 >= n) return;
     for (int b = 0; b < 32; b++) {
@@ -53,7 +55,8 @@ __kernel void sign_vote(const int n, const int workers, __global const uint *wor
         if (positive == negative) {
             if (tie == 1) v = 1.0f;
             else if (tie == 2) {
-                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream, (ulong)i / 4);
+                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream,
+                                                             (((ulong)tieBlockHi << 32) | tieBlockLo) + (ulong)i / 4);
                 v = philox_rademacher(philox_word(r, i % 4));
             }
         }

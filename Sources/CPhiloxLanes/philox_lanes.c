@@ -194,9 +194,10 @@ INLINE void sign_pack_body(const float *x, uint64_t n, uint64_t w0, uint64_t cou
 }
 
 // out[i] for coordinates of words w0 ..< w0 + count: the majority of the workers' signs, +1 or
-// −1, a tie by `tie` (0 zero, 1 plus, 2 ±1 from the top bit of word i of `key`'s stream).
+// −1, a tie by `tie` (0 zero, 1 plus, 2 ±1 from the top bit of word tie_block·4 + i of `key`'s
+// stream: a chunk of a longer vector draws the whole vector's words).
 INLINE void sign_vote_body(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
-                           uint64_t count, float *out, int tie, fathom_philox_key key) {
+                           uint64_t count, float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
     const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (uint64_t w = w0; w < w0 + count; w++) {
         u32x16 low = {0}, high = {0};
@@ -218,7 +219,7 @@ INLINE void sign_vote_body(const uint32_t *words, int workers, uint64_t stride, 
         uint64_t begin = 32 * w, take = n - begin < 32 ? n - begin : 32;
         if (tie == 2) {
             // Words 32w ..< 32w + 32 of the stream are blocks 8w ..< 8w + 8: half a pass.
-            blocks16 b = philox16(8 * w, key);
+            blocks16 b = philox16(tie_block + 8 * w, key);
             for (uint64_t j = 0; j < take; j++) {
                 int against = (int)(j < 16 ? low[j] : high[j - 16]), inFavour = workers - against;
                 if (inFavour != against) continue;
@@ -259,14 +260,14 @@ static void pack_avx2(const float *x, uint64_t n, uint64_t w0, uint64_t count, u
 
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void vote_avx512(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                        float *out, int tie, fathom_philox_key key) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+                        float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
 }
 
 __attribute__((target("avx2")))
 static void vote_avx2(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                      float *out, int tie, fathom_philox_key key) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+                      float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
 }
 #endif
 
@@ -276,8 +277,8 @@ static void pack_baseline(const float *x, uint64_t n, uint64_t w0, uint64_t coun
 }
 
 static void vote_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                          float *out, int tie, fathom_philox_key key) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key);
+                          float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
+    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
 }
 
 // The target's baseline vector unit (SSE2 on x86-64, NEON on arm64).
@@ -308,7 +309,7 @@ int fathom_philox_fill_variants(void) { return 1; }
 
 typedef void (*pack_function)(const float *, uint64_t, uint64_t, uint64_t, uint32_t *, float, fathom_philox_key);
 typedef void (*vote_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, float *, int,
-                              fathom_philox_key);
+                              fathom_philox_key, uint64_t);
 #if defined(__x86_64__) || defined(__i386__)
 static const pack_function packs[3] = {pack_baseline, pack_avx2, pack_avx512};
 static const vote_function votes[3] = {vote_baseline, vote_avx2, vote_avx512};
@@ -334,8 +335,10 @@ void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_wo
 }
 
 void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
-                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key) {
-    votes[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, out, tie, key);
+                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key,
+                      uint64_t tie_block) {
+    votes[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, out, tie, key,
+                                            tie_block);
 }
 
 void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,

@@ -118,9 +118,10 @@ public protocol Device: AnyObject, Sendable {
     func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws
     /// The majority vote of `workers` packed sign vectors (worker m's ⌈n/32⌉ words at
     /// `m·stride`): `out[i]` (n = `out.count` floats) is +1, −1, or for a tie `tie`'s value
-    /// (0, +1, or ±1 from stream `key`).
+    /// (0, +1, or ±1 from word `tieOffset` + i of stream `key`: `out` may be the chunk of a
+    /// longer vector that starts at coordinate `tieOffset`, a multiple of 32).
     func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
-                  key: PhiloxKey) throws
+                  key: PhiloxKey, tieOffset: Int) throws
     /// `out[i]` = the median over m < `workers` of `x[m·stride + i]` (the mean of the middle two
     /// for an even count), n = `out.count`.
     func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws
@@ -288,6 +289,12 @@ extension Device {
     }
 
     /// `fillRandom` from the start of the stream, unscaled.
+    /// `signVote` of a whole vector (ties draw from word i of `key`).
+    public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
+                         key: PhiloxKey) throws {
+        try signVote(words, workers: workers, stride: stride, into: out, tie: tie, key: key, tieOffset: 0)
+    }
+
     public func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey) throws {
         try fillRandom(x, distribution, key: key, start: .start, scale: 1)
     }

@@ -44,15 +44,17 @@ public enum PhiloxLanes {
 
     /// `out[i]` for the coordinates of words `firstWord ..< firstWord + count` (out holds all n):
     /// the majority of `workers` packed vectors `stride` words apart, ±1, ties by `tie` (0 zero,
-    /// 1 plus, 2 ±1 from the top bit of word i of `key`).
+    /// 1 plus, 2 ±1 from the top bit of word `tieOffset` + i of `key`; `tieOffset`, a multiple
+    /// of 32, is out[0]'s coordinate when out is a chunk of a longer vector).
     public static func signVote(_ words: UnsafePointer<UInt32>, workers: Int, stride: Int, count n: Int,
                                 firstWord: Int, words count: Int, into out: UnsafeMutablePointer<Float>, tie: Int32,
-                                key: PhiloxKey, variant: Int? = nil) {
+                                key: PhiloxKey, tieOffset: Int = 0, variant: Int? = nil) {
+        precondition(tieOffset >= 0 && tieOffset % 32 == 0, "a vote chunk starts at a word")
         precondition(workers >= 1 && workers < 1 << 31 && firstWord >= 0 && (firstWord + count) * 32 < n + 32,
                      "bad vote")
         if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
         fathom_sign_vote(Int32(variant ?? -1), words, Int32(workers), UInt64(stride), UInt64(n), UInt64(firstWord),
-                         UInt64(count), out, tie, cKey(key))
+                         UInt64(count), out, tie, cKey(key), UInt64(tieOffset / 4))
     }
 
     private static func cKey(_ key: PhiloxKey) -> fathom_philox_key {

@@ -63,6 +63,11 @@ struct SignTests {
                 try device.signVote(try device.upload(packed).whole, workers: 4, stride: words, into: out.whole, tie: tie,
                                     key: key)
                 #expect(try device.download(out.whole) == expected, "\(device.kind) tie \(tie)")
+                // A rank's chunk of the vector (from word 1 on) draws the same ties as the whole.
+                let chunk = try device.makeBuffer(count: n - 32)
+                try device.signVote(try device.upload(packed).slice(1, 4 * words - 1), workers: 4, stride: words,
+                                    into: chunk.whole, tie: tie, key: key, tieOffset: 32)
+                #expect(try device.download(chunk.whole) == Array(expected[32...]), "\(device.kind) chunk, tie \(tie)")
             }
         }
     }

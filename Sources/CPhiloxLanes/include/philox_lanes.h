@@ -42,9 +42,11 @@ void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_wo
 
 /// out[i] for the coordinates of words first_word ..< first_word + words_count (out is the
 /// whole vector of n values): the majority of `workers` packed vectors (worker m's words at
-/// words + m·stride), ±1, a tie by `tie` (0: 0, 1: +1, 2: −1 where the top bit of word i of
-/// `key`'s stream is set, else +1).
+/// words + m·stride), ±1, a tie by `tie` (0: 0, 1: +1, 2: −1 where the top bit of word
+/// 4·tie_block + i of `key`'s stream is set, else +1; tie_block is the block of out[0] when out
+/// is a chunk of a longer vector).
 void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
-                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key);
+                      uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key,
+                      uint64_t tie_block);
 
 #endif

@@ -19,7 +19,7 @@ extension CPUDevice {
     }
 
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
-                         key: PhiloxKey) throws {
+                         key: PhiloxKey, tieOffset: Int) throws {
         let n = out.count, perWorker = (n + 31) / 32
         precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
                      "packed signs too small for \(workers) workers")
@@ -28,7 +28,7 @@ extension CPUDevice {
         // Word by word over the cores, each worker's word read once (the C vector library).
         parallelChunks(perWorker, minimumPerChunk: 512, alignment: 1) { range in
             PhiloxLanes.signVote(bits, workers: workers, stride: stride, count: n, firstWord: range.lowerBound,
-                                 words: range.count, into: result, tie: tie.rawValue, key: key)
+                                 words: range.count, into: result, tie: tie.rawValue, key: key, tieOffset: tieOffset)
         }
     }
 

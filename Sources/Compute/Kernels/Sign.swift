@@ -27,14 +27,17 @@ extension KernelDevice {
     }
 
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
-                         key: PhiloxKey) throws {
+                         key: PhiloxKey, tieOffset: Int) throws {
+        precondition(tieOffset >= 0 && tieOffset % 32 == 0, "a vote chunk starts at a word")
+        let tieBlock = UInt64(tieOffset / 4)
         let perWorker = (out.count + 31) / 32
         precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
                      "packed signs too small for \(workers) workers")
         words.expect(.uint32, "packed signs")
         try launchLinear("sign", "sign_vote", count: perWorker,
                          [.int(out.count), .int(workers), .uint32s(words), .int(stride), .slice(out),
-                          .int(Int(tie.rawValue))] + keyArguments(key))
+                          .int(Int(tie.rawValue))] + keyArguments(key)
+                             + [.uint(UInt32(truncatingIfNeeded: tieBlock)), .uint(UInt32(truncatingIfNeeded: tieBlock >> 32))])
     }
 
     public func errorFeedback(_ g: BufferSlice, gamma: Float, memory e: BufferSlice, norm: BufferSlice,
