@@ -99,7 +99,14 @@ public struct Checkpoint: Sendable, Equatable {
     /// - Throws: `ArtifactError` naming `path` if it cannot be read or is not a valid
     ///   checkpoint of a supported version.
     public static func read(from path: String) throws(ArtifactError) -> Checkpoint {
-        try Checkpoint(bytes: AtomicFile.read(path), name: path)
+        try Checkpoint(bytes: fileBytes(path), name: path)
+    }
+
+    /// The bytes of the checkpoint file at `path`, unchecked (`init(bytes:name:)` validates
+    /// them): what rank 0 reads and sends to the other ranks of an MPI job.
+    /// - Throws: `ArtifactError` naming `path` if it cannot be opened or read.
+    public static func fileBytes(_ path: String) throws(ArtifactError) -> [UInt8] {
+        try AtomicFile.read(path)
     }
 
     /// The checkpoint in the file format described on the type.

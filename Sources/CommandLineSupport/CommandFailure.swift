@@ -1,6 +1,7 @@
 import Artifacts
 import Compute
 import Datasets
+import Distributed
 import Training
 
 #if canImport(Glibc)
@@ -69,6 +70,9 @@ public struct CommandFailure: Error, CustomStringConvertible {
             return CommandFailure(error.description, status: ExitStatus.dataError)
         case let error as ModelSpecError:
             return CommandFailure(error.description, status: 64)
+        case let error as CommunicatorError:
+            if case .mismatch = error { return CommandFailure(error.description, status: 64) }
+            return CommandFailure(error.description, status: ExitStatus.unavailable)
         default:
             return CommandFailure("\(error)", status: 1)
         }
@@ -76,16 +80,20 @@ public struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body`; on failure prints `<command>: <message>` on stderr and exits with the failure's
-/// status, so every error is one clear line and never a crash dump.
+/// status, so every error is one clear line and never a crash dump. Under MPI the line names the
+/// rank, and the failure ends every rank of the job (no rank waits for one that is gone).
 /// - Parameters:
 ///   - command: the name that prefixes the error line, e.g. `bench matmul`.
 ///   - body: the command's work; it returns normally on success.
 public func runReportingFailures(command: String, _ body: () throws -> Void) {
     do {
         try body()
+        ProcessWorld.finish()
     } catch {
         let failure = CommandFailure.from(error)
-        Console.error("\(command): \(failure.message)")
+        let rank = ProcessWorld.isDistributed ? (try? ProcessWorld.communicator().rank).map { "rank \($0): " } ?? "" : ""
+        Console.error("\(command): \(rank)\(failure.message)")
+        ProcessWorld.abortJob(status: failure.status)
         exit(failure.status)
     }
 }

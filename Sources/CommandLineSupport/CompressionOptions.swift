@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compression
 import Compute
+import Distributed
 import Training
 
 extension TieRule: ExpressibleByArgument {
@@ -60,17 +61,22 @@ public struct CompressionOptions: ParsableArguments {
         if let signum, !(signum >= 0 && signum < 1) { throw ValidationError("--signum must be in [0, 1)") }
     }
 
-    /// The combining transform for these options, for a model whose parameter tensors have
-    /// `tensorSizes` values (flat order; the adaptive noise works per tensor).
-    public func transforms(device: any Device, seed: UInt64, tensorSizes: [Int]) -> [any GradientTransform] {
+    /// The combining transform for these options among the workers of `group`, for a model
+    /// whose parameter tensors have `tensorSizes` values (flat order; the adaptive noise works
+    /// per tensor).
+    public func transforms(device: any Device, seed: UInt64, tensorSizes: [Int], group: WorkerGroup? = nil)
+        -> [any GradientTransform] {
         let noise = signNoise ?? .fixed(0)
-        let feedback: [any GradientTransform] = (signum.map { [WorkerMomentum(device: device, beta: $0)] } ?? [])
-            + (errorFeedback ? [ErrorFeedback(device: device)] : [])
+        let feedback: [any GradientTransform] = (signum.map { [WorkerMomentum(device: device, beta: $0, group: group)] } ?? [])
+            + (errorFeedback ? [ErrorFeedback(device: device, group: group)] : [])
         switch vote {
         case .majority:
-            return feedback + [SignVote(device: device, noise: noise, tie: tie, seed: seed, tensorSizes: tensorSizes)]
-        case .median: return feedback + [CoordinateMedian(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)]
-        case .mean: return feedback + [WorkerMean(device: device)]
+            return feedback + [SignVote(device: device, noise: noise, tie: tie, seed: seed, tensorSizes: tensorSizes,
+                                        group: group)]
+        case .median:
+            return feedback + [CoordinateMedian(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes,
+                                                group: group)]
+        case .mean: return feedback + [WorkerMean(device: device, group: group)]
         }
     }
 }

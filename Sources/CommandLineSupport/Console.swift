@@ -10,8 +10,14 @@ public enum Console {
     /// Whether standard output is a terminal (progress bars only then).
     public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 
+    /// Whether standard output stays silent: the ranks of an MPI job other than rank 0, which
+    /// reports for all. Set once, before the command's output begins; errors still print.
+    nonisolated(unsafe) public static var isQuiet = false
+
     /// Writes `text` and a newline to standard output.
-    public static func line(_ text: String) { emit(text + "\n", to: 1) }
+    public static func line(_ text: String) {
+        if !isQuiet { emit(text + "\n", to: 1) }
+    }
     /// Writes `text` and a newline to standard error.
     public static func error(_ text: String) { emit(text + "\n", to: 2) }
 
@@ -24,7 +30,7 @@ public enum Console {
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
             + String(repeating: " ", count: max(width - filled - 1, 0))
-        emit("\r\(label) [\(bar)] \(done)/\(total)", to: 1)
+        if !isQuiet { emit("\r\(label) [\(bar)] \(done)/\(total)", to: 1) }
     }
 
     /// Erases the progress bar line.

@@ -204,7 +204,7 @@ public final class DPSGDAlgorithm: RunObserver {
     /// - Throws: `CommandFailure` (64) for simulated workers (client-level DP is DP-FedAvg's) or
     ///   a budget no σ reaches.
     public func stages(training: TrainingOptions) -> SupervisedRun.Stages {
-        { [self] model, train, samplers in
+        { [self] model, train, samplers, _ in
             guard samplers.count == 1 else {
                 throw CommandFailure("dp-sgd trains one model on one data set; --workers is for sgd", status: 64)
             }

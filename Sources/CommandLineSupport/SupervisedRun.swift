@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Compute
 import Datasets
+import Distributed
 import Training
 
 /// The epoch loop every `train` command shares, around a `Trainer`: samplers from the
@@ -13,9 +14,10 @@ import Training
 /// plot, and the final summary. An algorithm changes the step through `stages` (its gradient
 /// source and transforms); output, checkpoints, exit codes and divergence handling stay here.
 public struct SupervisedRun {
-    /// The stages an algorithm puts into the step, given the model, the training data and the
-    /// samplers: nil for back-propagation and the mean over workers.
-    public typealias Stages = (Model, DeviceDataset, [any BatchSampler]) throws
+    /// The stages an algorithm puts into the step, given the model, the training data, this
+    /// rank's samplers and where the run's workers live: nil for back-propagation and the mean
+    /// over workers.
+    public typealias Stages = (Model, DeviceDataset, [any BatchSampler], WorkerGroup) throws
         -> (source: (any GradientSource)?, transforms: [any GradientTransform]?)
 
     /// Model, optimisation, checkpoint and output options.
@@ -38,6 +40,9 @@ public struct SupervisedRun {
     /// A source that updates the parameters itself (zeroth-order training), built for the
     /// inference-only model; replaces `stages`.
     public let selfUpdating: SelfUpdating?
+    /// Whether the algorithm trains across MPI ranks (its stages exchange through the group);
+    /// the others refuse to start under a multi-process `mpirun`.
+    public let runsOnRanks: Bool
 
     /// Builds the self-updating source from the inference-only model, the training data and the
     /// worker count.
@@ -47,7 +52,7 @@ public struct SupervisedRun {
     public init(options: TrainingOptions, data: DataOptions, device: any Device, algorithm: String,
                 stages: Stages? = nil, defaultSampling: SamplingMode = .shuffle,
                 observer: (any RunObserver)? = nil, defaults: AlgorithmDefaults = .firstOrder,
-                selfUpdating: SelfUpdating? = nil) {
+                selfUpdating: SelfUpdating? = nil, runsOnRanks: Bool = false) {
         self.options = options
         self.data = data
         self.device = device
@@ -57,6 +62,7 @@ public struct SupervisedRun {
         self.observer = observer
         self.defaults = defaults
         self.selfUpdating = selfUpdating
+        self.runsOnRanks = runsOnRanks
     }
 
     /// The sampling this run uses.
@@ -70,8 +76,19 @@ public struct SupervisedRun {
     ///   for divergence and for a checkpoint that does not match this run's model, optimizer, seed,
     ///   classes, scaling or feature count.
     public func run() throws {
+        let world = try ProcessWorld.communicator()
+        guard world.size == 1 || runsOnRanks else {
+            throw CommandFailure("train \(algorithm) runs in one process; run it without mpirun", status: 64)
+        }
+        let workers = options.workerCount(ranks: world.size)
+        guard workers % world.size == 0 else {
+            throw CommandFailure("--workers \(workers) does not divide among \(world.size) MPI ranks", status: 64)
+        }
+        let group = WorkerGroup(communicator: world, workersPerRank: workers / world.size)
+        // Rank 0 reports and writes the files; the others train in silence (errors still print).
+        Console.isQuiet = !group.isLeader
         // An unwritable output directory should stop the run now, not after the first epoch.
-        for path in [options.checkpoint, options.plot, options.metrics].compactMap({ $0 }) {
+        for path in [options.checkpoint, options.plot, options.metrics].compactMap({ $0 }) where group.isLeader {
             let directory = FileIO.directoryName(of: path)
             if access(directory, W_OK) != 0 {
                 throw CommandFailure("\(path): cannot write into \(directory)", status: ExitStatus.cannotCreate)
@@ -92,19 +109,27 @@ public struct SupervisedRun {
         let test = try DeviceDataset(testSet, device: device)
         let input = spec.inputShape(for: train.shape)
         let layers = try spec.layers(input: input, classes: train.classCount)
-        let samplers = try makeSamplers(labels: trainSet.labels, classCount: trainSet.classes.count, config: config)
+        let allSamplers = try makeSamplers(labels: trainSet.labels, classCount: trainSet.classes.count, workers: workers,
+                                           config: config)
+        let samplers = Array(allSamplers[group.firstWorker..<(group.firstWorker + group.workersPerRank)])
         // Large enough for a training batch and for evaluating 256 rows at a time, and no larger
         // than the data needs; with --max-physical-batch exactly that, so memory is sized by it.
         let batch = min(config.batchSize, max(train.count, 1))
         let maxBatch = options.maxPhysicalBatch ?? max(batch, min(256, max(test.count, 1)))
         let model = try Model(layers: layers, input: input, device: device, maxBatch: maxBatch, seed: config.seed,
                               training: selfUpdating == nil)
-        let checkpoint = try options.resume.map(readCheckpoint)
+        let replicas = ReplicaCheck(group: group)
+        if group.isDistributed {
+            try replicas.compareConfiguration(arguments: Array(CommandLine.arguments.dropFirst()), data: trainSet,
+                                              parameters: try device.download(model.parameters.whole))
+        }
+        let checkpoint = try options.resume.map { try readCheckpoint($0, group: group) }
         if let checkpoint { try observer?.resume(from: checkpoint) }
-        let custom = try stages?(model, train, samplers)
+        let custom = try stages?(model, train, samplers, group)
         let updating = try selfUpdating?(model, train, samplers.count)
         let trainer = try Trainer(model: model, config: config, train: train, samplers: samplers,
-                                  source: custom?.source, transforms: custom?.transforms, selfUpdating: updating)
+                                  source: custom?.source, transforms: custom?.transforms, selfUpdating: updating,
+                                  group: group)
         let optimizerDescription = updating.map { "\($0)" } ?? config.optimizer.description
 
         // Everything that makes a resumed run the same run besides model, optimizer and seed
@@ -116,7 +141,7 @@ public struct SupervisedRun {
             "test_fraction": String(data.testFraction), "train_samples": String(trainSet.count),
             "optimizer_config": optimizerDescription, "schedule": config.schedule.description,
             "batch_size": options.batchSize.description, "sampling": sampling.rawValue,
-            "workers": String(options.workers), "partition": options.partition,
+            "workers": String(workers), "partition": options.partition,
         ]
         var history: [EpochRecord] = []
         if let resume = options.resume, let checkpoint {
@@ -129,7 +154,8 @@ public struct SupervisedRun {
             history = checkpoint.history
         }
         trainer.stepLimit = observer?.stepLimit(trainer, plannedSteps: config.epochs * trainer.stepsPerEpoch)
-        let metricsFile = try options.metrics.map { try MetricsFile(path: $0, truncate: options.resume == nil) }
+        let metricsFile = group.isLeader
+            ? try options.metrics.map { try MetricsFile(path: $0, truncate: options.resume == nil) } : nil
 
         var start = JSONObject()
         start.add("event", "start")
@@ -149,8 +175,12 @@ public struct SupervisedRun {
         start.add("batch_size", options.batchSize.description)
         start.add("sampling", sampling.rawValue)
         start.add("steps_per_epoch", trainer.stepsPerEpoch)
-        start.add("workers", options.workers)
-        if options.workers > 1 { start.add("partition", options.partition) }
+        start.add("workers", workers)
+        if workers > 1 { start.add("partition", options.partition) }
+        if group.isDistributed {
+            start.add("ranks", world.size)
+            start.add("transport", world.transport)
+        }
         start.add("max_physical_batch", model.maxBatch)
         start.add("seed", config.seed)
         start.add("resumed_from_epoch", trainer.epoch)
@@ -162,8 +192,12 @@ public struct SupervisedRun {
             Console.line("model: \(spec) on \(device.kind.rawValue) (\(device.name)), \(model.parameterCount) parameters")
             Console.line("optimizer: \(optimizerDescription), schedule \(config.schedule), "
                          + "batch \(options.batchSize), seed \(config.seed)")
-            if sampling != .shuffle || options.workers > 1 || options.maxPhysicalBatch != nil {
-                Console.line("step: \(samplers[0])" + (options.workers > 1 ? " on each of \(options.workers) workers "
+            if group.isDistributed {
+                Console.line("ranks: \(world.size) over \(world.transport), \(group.workersPerRank) worker"
+                             + (group.workersPerRank == 1 ? "" : "s") + " each")
+            }
+            if sampling != .shuffle || workers > 1 || options.maxPhysicalBatch != nil {
+                Console.line("step: \(samplers[0])" + (workers > 1 ? " on each of \(workers) workers "
                              + "(\(options.partition))" : "") + ", \(trainer.stepsPerEpoch) steps per epoch, "
                              + "physical batches of at most \(model.maxBatch)")
             }
@@ -198,6 +232,9 @@ public struct SupervisedRun {
                 } : nil)
                 let (testLoss, testAccuracy) = try trainer.evaluate(test)
                 if test.count > 0 && !testLoss.isFinite { throw TrainingError.testLossDiverged(epoch: trainer.epoch) }
+                if group.isDistributed {
+                    try replicas.compareParameters(try device.download(model.parameters.whole), epoch: trainer.epoch)
+                }
                 let seconds = seconds(clock.now - epochStart)
                 if showProgress { Console.clearProgress() }
                 // An epoch cut short by the step limit is reported, and its figures end the run,
@@ -222,11 +259,12 @@ public struct SupervisedRun {
                 }
                 try metricsFile?.append(line)
                 if let path = options.checkpoint {
-                    try trainer.checkpoint(modelSpec: spec.description, history: history,
-                                           metadata: runMetadata.merging(["device": device.kind.rawValue,
-                                                                          "algorithm": algorithm]) { $1 }
-                                               .merging(observer?.checkpointMetadata(trainer) ?? [:]) { $1 })
-                        .write(to: path)
+                    // Every rank takes part (the workers' state is gathered); rank 0 writes.
+                    let saved = try trainer.checkpoint(modelSpec: spec.description, history: history,
+                                                       metadata: runMetadata.merging(["device": device.kind.rawValue,
+                                                                                      "algorithm": algorithm]) { $1 }
+                                                           .merging(observer?.checkpointMetadata(trainer) ?? [:]) { $1 })
+                    if group.isLeader { try saved.write(to: path) }
                 }
                 if partial {
                     stopReason = observer?.stopReason(trainer)
@@ -237,11 +275,13 @@ public struct SupervisedRun {
             if showProgress { Console.clearProgress() }
             // Keep what was learned before the divergence visible; the checkpoint file still
             // holds the last good epoch because it is only written after a finite epoch.
-            if let plot = options.plot { try? TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
+            if let plot = options.plot, group.isLeader {
+                try? TrainingPlot.write(records: history, title: plotTitle(spec), to: plot)
+            }
             throw error
         }
 
-        if let plot = options.plot { try TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
+        if let plot = options.plot, group.isLeader { try TrainingPlot.write(records: history, title: plotTitle(spec), to: plot) }
         let last = partialEpoch ?? history.last
         var final = JSONObject()
         final.add("event", "final")
@@ -280,8 +320,8 @@ public struct SupervisedRun {
     /// original trainer's, bit for bit), else the `--partition` parts, each with its own seed.
     /// - Throws: `CommandFailure` (exit 64) when the partition cannot be honoured or leaves a
     ///   worker without rows.
-    private func makeSamplers(labels: [Int32], classCount: Int, config: TrainingConfig) throws -> [any BatchSampler] {
-        let workers = options.workers
+    private func makeSamplers(labels: [Int32], classCount: Int, workers: Int, config: TrainingConfig) throws
+        -> [any BatchSampler] {
         guard let partitioning = options.partitioning else {
             throw CommandFailure("--partition '\(options.partition)' does not parse", status: 64)
         }
@@ -308,12 +348,15 @@ public struct SupervisedRun {
         }
     }
 
-    /// The checkpoint to resume; one that cannot be opened is missing input (exit 66), not a
+    /// The checkpoint to resume, read by rank 0 and sent to the others (the file need only be
+    /// on rank 0's machine); one that cannot be opened is missing input (exit 66), not a
     /// failed write.
-    private func readCheckpoint(_ path: String) throws -> Checkpoint {
+    private func readCheckpoint(_ path: String, group: WorkerGroup) throws -> Checkpoint {
         do {
-            return try Checkpoint.read(from: path)
-        } catch {
+            guard group.isDistributed else { return try Checkpoint.read(from: path) }
+            let bytes = try group.communicator.broadcast(group.isLeader ? try Checkpoint.fileBytes(path) : [], root: 0)
+            return try Checkpoint(bytes: bytes, name: path)
+        } catch let error as ArtifactError {
             if error.kind.isIO { throw CommandFailure(error.description, status: ExitStatus.noInput) }
             throw error
         }

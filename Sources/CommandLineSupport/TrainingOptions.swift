@@ -91,9 +91,12 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Largest physical batch: a larger logical batch (e.g. a Poisson batch) runs in chunks of at most M rows whose gradients add up, one update per logical batch; memory is sized by M.")
     public var maxPhysicalBatch: Int?
 
-    /// Simulated data-parallel workers in this process.
-    @Option(help: "Simulated workers, each with its own sampler over its partition; their gradients are averaged (synchronous data-parallel SGD). --batch-size is per worker.")
-    public var workers: Int = 1
+    /// Data-parallel workers of the run, as typed (nil: one per MPI rank, or 1 alone).
+    @Option(help: "Data-parallel workers, each with its own sampler over its partition; their gradients are averaged (synchronous data-parallel SGD) or voted (signsgd). --batch-size is per worker. Without MPI they are simulated in this process; under mpirun the default is one per rank, and a multiple of the rank count puts that many on each.")
+    public var workers: Int?
+
+    /// The run's workers on `ranks` MPI ranks: `--workers`, else one per rank.
+    public func workerCount(ranks: Int) -> Int { workers ?? ranks }
 
     /// How the training rows are divided among the workers, as typed.
     @Option(help: "Partition of the training rows among workers: iid, by-class:K or dirichlet:ALPHA.")
@@ -158,7 +161,7 @@ public struct TrainingOptions: ParsableArguments {
         if let maxPhysicalBatch, !(maxPhysicalBatch > 0 && maxPhysicalBatch < 1 << 24) {
             throw ValidationError("--max-physical-batch must be in 1...\((1 << 24) - 1)")
         }
-        guard workers >= 1 && workers <= 4096 else { throw ValidationError("--workers must be in 1...4096") }
+        if let workers, !(workers >= 1 && workers <= 4096) { throw ValidationError("--workers must be in 1...4096") }
         guard partitioning != nil else {
             throw ValidationError("--partition must be iid, by-class:K or dirichlet:ALPHA, not '\(partition)'")
         }

@@ -1,4 +1,5 @@
 import Compute
+import Distributed
 import Training
 
 /// Error feedback for 1-bit compression (EF-signSGD, Karimireddy et al., ICML 2019), per worker:
@@ -12,9 +13,10 @@ public final class ErrorFeedback: GradientTransform {
     private let state: WorkerState
     private var norm: DeviceBuffer?
 
-    public init(device: any Device) {
+    /// Error feedback for the workers of `group` that live on this rank.
+    public init(device: any Device, group: WorkerGroup? = nil) {
         self.device = device
-        state = WorkerState(device: device)
+        state = WorkerState(device: device, group: group ?? .local(workers: 1))
     }
 
     public var description: String { "error feedback" }
@@ -31,7 +33,8 @@ public final class ErrorFeedback: GradientTransform {
         }
     }
 
-    /// Every worker's memory e, worker after worker (empty before the first step).
+    /// Every worker's memory e, worker after worker (empty before the first step); collective
+    /// under MPI.
     public func snapshot() throws -> [Float] { try state.snapshot() }
 
     public func restore(_ state: [Float]) throws { self.state.restore(state) }

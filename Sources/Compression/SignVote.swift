@@ -1,4 +1,5 @@
 import Compute
+import Distributed
 import Philox
 import Training
 
@@ -15,9 +16,12 @@ public final class SignVote: GradientTransform {
     public let tie: TieRule
     /// Keys every worker's noise and the shared tie-breaking stream.
     public let seed: UInt64
+    /// Where the workers live; under MPI the vote is the two-phase exchange below.
+    public let group: WorkerGroup
     private let device: any Device
     private let workerNoise: WorkerNoise
     private var words: DeviceBuffer?
+    private var wire: VoteWire?
 
     /// A vote with noise b (0: plain signSGD) fused into the packing.
     public convenience init(device: any Device, noise: Float, tie: TieRule, seed: UInt64) {
@@ -25,22 +29,29 @@ public final class SignVote: GradientTransform {
         self.init(device: device, noise: .fixed(noise), tie: tie, seed: seed, tensorSizes: [])
     }
 
-    /// A vote with `noise`; the adaptive rule needs the parameter tensors' lengths (flat order).
-    public init(device: any Device, noise: SignNoise, tie: TieRule, seed: UInt64, tensorSizes: [Int]) {
+    /// A vote with `noise` among the workers of `group` (this process's alone by default); the
+    /// adaptive rule needs the parameter tensors' lengths (flat order).
+    public init(device: any Device, noise: SignNoise, tie: TieRule, seed: UInt64, tensorSizes: [Int],
+                group: WorkerGroup? = nil) {
         if case .fixed(let b) = noise { precondition(b >= 0 && b.isFinite, "the noise must be a non-negative number") }
         self.device = device
         self.tie = tie
         self.seed = seed
-        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)
+        let group = group ?? .local(workers: 1)
+        self.group = group
+        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes, group: group)
     }
 
     public var description: String { "majority vote of signs" + (noise.isNone ? "" : " with \(noise)") + ", tie \(tie)" }
 
-    /// The packed signs of the last step, (workers, ⌈P/32⌉) words: what would cross the wire.
+    /// This rank's packed signs of the last step, (workers, ⌈P/32⌉) words: what it sends.
     public var packedSigns: DeviceBuffer? { words }
 
     /// b of every tensor at the last step (adaptive noise only).
     public var lastNoiseScales: [Float] { workerNoise.lastScales }
+
+    /// Bytes this rank has sent to the others (0 in one process).
+    public var bytesSent: Int { wire?.exchange.bytesSent ?? 0 }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         let perWorker = (gradients.parameterCount + 31) / 32
@@ -54,14 +65,84 @@ public final class SignVote: GradientTransform {
         case .fixed(let b): fused = b
         case .adaptive: try workerNoise.add(to: gradients, step: step)
         }
-        for worker in 0..<gradients.workers {
-            try device.signPack(gradients.slot(worker), into: words.slice(worker * perWorker, perWorker), noise: fused,
-                                key: workerNoise.key(worker: worker, step: step))
+        for slot in 0..<gradients.workers {
+            try device.signPack(gradients.slot(slot), into: words.slice(slot * perWorker, perWorker), noise: fused,
+                                key: workerNoise.key(slot: slot, step: step))
         }
-        try device.signVote(words.slice(0, count), workers: gradients.workers, stride: perWorker,
-                            into: gradients.result, tie: tie,
-                            key: PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step),
-                                           stream: PhiloxStream.Streams.tieBreaking))
+        let tieKey = PhiloxKey(seed: seed, step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.tieBreaking)
+        guard group.isDistributed else {
+            try device.signVote(words.slice(0, count), workers: gradients.workers, stride: perWorker,
+                                into: gradients.result, tie: tie, key: tieKey)
+            return
+        }
+        if wire == nil {
+            wire = try VoteWire(device: device, group: group, parameterCount: gradients.parameterCount,
+                                // A tie (0) needs a second bit; plus and random ties are decided by the voter.
+                                sendsTies: tie == .zero && group.workers % 2 == 0)
+        }
+        try wire?.vote(words.slice(0, count), into: gradients.result, tie: tie, key: tieKey)
+    }
+}
+
+/// The majority vote across ranks (compression.md §5.2): an all-to-all gives every rank its
+/// chunk of every worker's packed signs (whole words), the rank votes its chunk, and an
+/// all-gather of the voted bits (the sign, and a tie bit when ties give 0) assembles the vote
+/// on every rank: about 2(R − 1)/R · d/8 bytes per rank (3(R − 1)/R · d/8 with tie bits). The
+/// values are those of one process voting all workers, bit for bit.
+private final class VoteWire {
+    let exchange: ChunkExchange
+    private let device: any Device
+    private let group: WorkerGroup
+    private let parameterCount: Int
+    private let sendsTies: Bool
+    /// The rank's voted chunk (c·32 floats), its packed signs and tie bits (c words each), the
+    /// whole vector's bits (⌈P/32⌉ words each) and the tie part of the decoding (P floats).
+    private let chunkVote: DeviceBuffer, chunkSigns: DeviceBuffer, chunkTies: DeviceBuffer
+    private let signs: DeviceBuffer, ties: DeviceBuffer, tieValues: DeviceBuffer
+
+    init(device: any Device, group: WorkerGroup, parameterCount: Int, sendsTies: Bool) throws {
+        self.device = device
+        self.group = group
+        self.parameterCount = parameterCount
+        self.sendsTies = sendsTies
+        exchange = ChunkExchange(communicator: group.communicator, device: device)
+        let words = (parameterCount + 31) / 32, c = exchange.chunkLength(words)
+        chunkVote = try device.makeBuffer(count: max(32 * c, 1))
+        // Words past the rank's coordinates are never packed: zero, so padding decodes as +.
+        chunkSigns = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
+        chunkTies = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
+        signs = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
+        ties = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
+        tieValues = try device.makeBuffer(count: max(parameterCount, 1))
+    }
+
+    /// Votes this rank's packed workers (`words`, one ⌈P/32⌉-word row each) with every other
+    /// rank's into `result` (P floats, the same on every rank).
+    func vote(_ words: BufferSlice, into result: BufferSlice, tie: TieRule, key: PhiloxKey) throws {
+        let perWorker = (parameterCount + 31) / 32, c = exchange.chunkLength(perWorker)
+        let received = try exchange.scatter(words, rows: group.workersPerRank, length: perWorker, stride: perWorker,
+                                            as: UInt32.self)
+        let first = group.communicator.rank * c * 32
+        let coordinates = max(0, min(32 * c, parameterCount - first))
+        let vote = chunkVote.slice(0, coordinates)
+        try device.signVote(received, workers: group.workers, stride: c, into: vote, tie: tie, key: key,
+                            tieOffset: first)
+        try device.signPack(vote, into: chunkSigns.slice(0, (coordinates + 31) / 32), noise: 0, key: key)
+        try exchange.gather(chunkSigns.slice(0, c), into: signs.slice(0, perWorker), as: UInt32.self)
+        guard sendsTies else {
+            try device.signUnpack(signs.slice(0, perWorker), into: result, scale: 1)
+            return
+        }
+        // v − ½ is negative for −1 and for a tie: with s = sign bits and n = those bits,
+        // v = ½·unpack(s) + ½·unpack(n) is −1, 0 or +1 exactly.
+        let shifted = tieValues.slice(0, coordinates)
+        try device.fill(shifted, with: -0.5)
+        try device.axpby(alpha: 1, x: vote, beta: 1, y: shifted)
+        try device.signPack(shifted, into: chunkTies.slice(0, (coordinates + 31) / 32), noise: 0, key: key)
+        try exchange.gather(chunkTies.slice(0, c), into: ties.slice(0, perWorker), as: UInt32.self)
+        try device.signUnpack(signs.slice(0, perWorker), into: result, scale: 0.5)
+        try device.signUnpack(ties.slice(0, perWorker), into: tieValues.slice(0, parameterCount), scale: 0.5)
+        try device.axpby(alpha: 1, x: tieValues.slice(0, parameterCount), beta: 1, y: result)
     }
 }
 
@@ -72,8 +153,12 @@ public final class CoordinateMedian: GradientTransform {
     public var noise: SignNoise { workerNoise.noise }
     /// Keys every worker's noise.
     public let seed: UInt64
+    /// Where the workers live; under MPI every rank takes the median of its chunk.
+    public let group: WorkerGroup
     private let device: any Device
     private let workerNoise: WorkerNoise
+    private var exchange: ChunkExchange?
+    private var chunk: DeviceBuffer?
 
     /// The median with noise b (0: plain medianSGD).
     public convenience init(device: any Device, noise: Float, seed: UInt64) {
@@ -81,20 +166,40 @@ public final class CoordinateMedian: GradientTransform {
         self.init(device: device, noise: .fixed(noise), seed: seed, tensorSizes: [])
     }
 
-    /// The median with `noise`; the adaptive rule needs the parameter tensors' lengths.
-    public init(device: any Device, noise: SignNoise, seed: UInt64, tensorSizes: [Int]) {
+    /// The median with `noise` among the workers of `group` (this process's alone by default);
+    /// the adaptive rule needs the parameter tensors' lengths.
+    public init(device: any Device, noise: SignNoise, seed: UInt64, tensorSizes: [Int], group: WorkerGroup? = nil) {
         self.device = device
         self.seed = seed
-        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes)
+        let group = group ?? .local(workers: 1)
+        self.group = group
+        workerNoise = WorkerNoise(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes, group: group)
     }
 
     public var description: String { "coordinate-wise median" + (noise.isNone ? "" : " with \(noise)") }
 
+    /// Bytes this rank has sent to the others (0 in one process).
+    public var bytesSent: Int { exchange?.bytesSent ?? 0 }
+
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         try workerNoise.add(to: gradients, step: step)
-        // One worker: its (noisy) gradient is the median, and its slot is the result.
-        guard gradients.workers > 1 else { return }
-        try device.coordinateMedian(gradients.slots, workers: gradients.workers, stride: gradients.parameterCount,
-                                    into: gradients.result)
+        guard group.isDistributed else {
+            // One worker: its (noisy) gradient is the median, and its slot is the result.
+            guard gradients.workers > 1 else { return }
+            try device.coordinateMedian(gradients.slots, workers: gradients.workers, stride: gradients.parameterCount,
+                                        into: gradients.result)
+            return
+        }
+        // Full precision crosses the wire: 2(R − 1)/R · 4d bytes per rank, as an fp32 all-reduce.
+        let exchange = try self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
+        self.exchange = exchange
+        let c = exchange.chunkLength(gradients.parameterCount)
+        if chunk == nil { chunk = try device.makeBuffer(count: max(c, 1)) }
+        guard let chunk else { return }
+        let received = try exchange.scatter(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
+                                            stride: gradients.parameterCount, as: Float.self)
+        let count = exchange.chunkCount(gradients.parameterCount, rank: group.communicator.rank)
+        try device.coordinateMedian(received, workers: group.workers, stride: c, into: chunk.slice(0, count))
+        try exchange.gather(chunk.slice(0, c), into: gradients.result, as: Float.self)
     }
 }

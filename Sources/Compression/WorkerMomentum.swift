@@ -1,4 +1,5 @@
 import Compute
+import Distributed
 import Training
 
 /// Signum (Bernstein et al. 2018): each worker's momentum m ← β·m + (1 − β)·g replaces its
@@ -10,10 +11,11 @@ public final class WorkerMomentum: GradientTransform {
     private let device: any Device
     private let state: WorkerState
 
-    public init(device: any Device, beta: Float) {
+    /// Momentum β for the workers of `group` that live on this rank.
+    public init(device: any Device, beta: Float, group: WorkerGroup? = nil) {
         precondition(beta >= 0 && beta < 1, "the momentum must be in [0, 1)")
         self.device = device
-        state = WorkerState(device: device)
+        state = WorkerState(device: device, group: group ?? .local(workers: 1))
         self.beta = beta
     }
 
@@ -28,7 +30,8 @@ public final class WorkerMomentum: GradientTransform {
         }
     }
 
-    /// Every worker's momentum, worker after worker (empty before the first step).
+    /// Every worker's momentum, worker after worker (empty before the first step); collective
+    /// under MPI.
     public func snapshot() throws -> [Float] { try state.snapshot() }
 
     public func restore(_ state: [Float]) throws { self.state.restore(state) }

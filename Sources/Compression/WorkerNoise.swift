@@ -1,4 +1,5 @@
 import Compute
+import Distributed
 import Philox
 import Training
 
@@ -30,12 +31,14 @@ final class WorkerNoise {
     let seed: UInt64
     /// The parameter tensors' lengths, in the flat layout's order.
     let tensorSizes: [Int]
+    /// Where the workers live: slot l of a step is worker `group.firstWorker + l`.
+    let group: WorkerGroup
     private let device: any Device
     private var bounds: DeviceBuffer?, maxima: DeviceBuffer?
     /// The b of every tensor at the last adaptive step.
     private(set) var lastScales: [Float] = []
 
-    init(device: any Device, noise: SignNoise, seed: UInt64, tensorSizes: [Int]) {
+    init(device: any Device, noise: SignNoise, seed: UInt64, tensorSizes: [Int], group: WorkerGroup) {
         if case .adaptive(let factor) = noise {
             precondition(factor > 0 && factor.isFinite && !tensorSizes.isEmpty, "adaptive noise needs a factor and tensors")
         }
@@ -43,15 +46,17 @@ final class WorkerNoise {
         self.noise = noise
         self.seed = seed
         self.tensorSizes = tensorSizes
+        self.group = group
     }
 
-    /// Worker m's noise stream at `step`.
-    func key(worker: Int, step: Int) -> PhiloxKey {
-        PhiloxKey(seed: seed &+ UInt64(worker), step: UInt32(truncatingIfNeeded: step), stream: PhiloxStream.Streams.compression)
+    /// The noise stream at `step` of this rank's slot `slot` (the global worker's).
+    func key(slot: Int, step: Int) -> PhiloxKey {
+        PhiloxKey(seed: seed &+ UInt64(group.firstWorker + slot), step: UInt32(truncatingIfNeeded: step),
+                  stream: PhiloxStream.Streams.compression)
     }
 
     /// b per tensor for this step's slots (adaptive), from one segment max-reduction over every
-    /// worker's tensors and one small read-back.
+    /// worker's tensors and one small read-back (and under MPI one all-reduce of the maxima).
     func scales(_ gradients: WorkerGradients) throws -> [Float] {
         guard case .adaptive(let factor) = noise else { preconditionFailure("fixed noise has one scale") }
         precondition(tensorSizes.reduce(0, +) == gradients.parameterCount, "the tensors do not cover the parameters")
@@ -68,9 +73,11 @@ final class WorkerNoise {
         try device.segmentMaxAbs(gradients.slots.slice(0, gradients.workers * gradients.parameterCount),
                                  bounds: bounds.whole, segments: segments, into: maxima.whole)
         let perWorker = try device.download(maxima.whole)
-        lastScales = tensorSizes.indices.map { t in
-            factor * (0..<gradients.workers).map { perWorker[$0 * tensorSizes.count + t] }.reduce(0) { max($0, $1) }
+        var maximum = tensorSizes.indices.map { t in
+            (0..<gradients.workers).map { perWorker[$0 * tensorSizes.count + t] }.reduce(0) { max($0, $1) }
         }
+        if group.isDistributed { maximum = try group.communicator.allReduce(maximum, .maximum) }
+        lastScales = maximum.map { factor * $0 }
         return lastScales
     }
 
@@ -80,7 +87,7 @@ final class WorkerNoise {
         case .fixed(let b):
             guard b > 0 else { return }
             for worker in 0..<gradients.workers {
-                try device.addRandom(gradients.slot(worker), .normal, key: key(worker: worker, step: step), start: .start,
+                try device.addRandom(gradients.slot(worker), .normal, key: key(slot: worker, step: step), start: .start,
                                      scale: b)
             }
         case .adaptive:
@@ -90,7 +97,7 @@ final class WorkerNoise {
                 for (size, b) in zip(tensorSizes, scales) {
                     // Coordinate i still takes normal i: the tensor's stretch of the same stream.
                     try device.addRandom(gradients.slot(worker).slice(offset, size), .normal,
-                                         key: key(worker: worker, step: step), start: PhiloxPosition(UInt64(offset)),
+                                         key: key(slot: worker, step: step), start: PhiloxPosition(UInt64(offset)),
                                          scale: b)
                     offset += size
                 }

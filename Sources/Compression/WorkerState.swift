@@ -1,18 +1,23 @@
 import Compute
+import Distributed
 
-/// Per-worker state a transform keeps between steps on the device (workers × parameters
-/// floats: error-feedback memories, momenta): zero on first use, or the values a checkpoint
-/// restored before it.
+/// Per-worker state a transform keeps between steps on the device (this rank's workers ×
+/// parameters floats: error-feedback memories, momenta): zero on first use, or the values a
+/// checkpoint restored before it. Checkpoints hold every worker of the run, so under MPI
+/// `snapshot` gathers the ranks' parts (a collective) and `restore` keeps this rank's.
 final class WorkerState {
     private let device: any Device
+    private let group: WorkerGroup
     private var memory: DeviceBuffer?
     private var pending: [Float]?
 
-    init(device: any Device) {
+    init(device: any Device, group: WorkerGroup) {
         self.device = device
+        self.group = group
     }
 
-    /// The state for `count` floats, allocated (zeroed or restored) when the size is new.
+    /// The state for `count` floats (this rank's workers), allocated (zeroed or restored) when
+    /// the size is new.
     func buffer(count: Int) throws -> DeviceBuffer {
         if let memory, memory.count == count { return memory }
         let values = pending ?? [Float](repeating: 0, count: count)
@@ -23,15 +28,23 @@ final class WorkerState {
         return buffer
     }
 
-    /// Every worker's state, worker after worker (empty before the first step).
+    /// Every worker's state, worker after worker (empty before the first step); collective
+    /// under MPI.
     func snapshot() throws -> [Float] {
-        guard let memory else { return pending ?? [] }
-        return try device.download(memory.whole)
+        let local = try memory.map { try device.download($0.whole) } ?? pending ?? []
+        return group.isDistributed ? try group.communicator.allGather(local) : local
     }
 
-    /// Takes `state` as the values to start from at the next step.
+    /// Takes this rank's workers' part of `state` (every worker's, as `snapshot` gives it) as
+    /// the values to start from at the next step.
     func restore(_ state: [Float]) {
         memory = nil
-        pending = state.isEmpty ? nil : state
+        guard !state.isEmpty else {
+            pending = nil
+            return
+        }
+        precondition(state.count % group.workers == 0, "worker state of \(state.count) floats for \(group.workers) workers")
+        let perWorker = state.count / group.workers
+        pending = Array(state[(group.firstWorker * perWorker)..<((group.firstWorker + group.workersPerRank) * perWorker)])
     }
 }

@@ -20,9 +20,10 @@ public final class MPICommunicator: Communicator {
         try check(fathom_mpi_init(&rank, &size), "MPI_Init_thread")
         var version = [CChar](repeating: 0, count: 256)
         fathom_mpi_library_version(&version, Int32(version.count))
-        let world = MPICommunicator(rank: Int(rank), size: Int(size),
-                                    transport: String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
-                                                      as: UTF8.self))
+        // "MPICH Version:\t4.0.2", "Open MPI v4.1.4, package: ...": the name and the version.
+        let text = String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).filter { $0 != "Version:" }
+        let world = MPICommunicator(rank: Int(rank), size: Int(size), transport: words.prefix(3).joined(separator: " "))
         shared.value = world
         return world
     }

@@ -23,7 +23,8 @@ struct SGD: ParsableCommand {
 
     func run() throws {
         runReportingFailures(command: "train sgd") {
-            try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "sgd").run()
+            try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "sgd",
+                              runsOnRanks: true).run()
         }
     }
 }
@@ -64,10 +65,10 @@ struct SignSGD: ParsableCommand {
         runReportingFailures(command: "train signsgd") {
             let opened = try device.open()
             try SupervisedRun(options: training, data: data, device: opened, algorithm: "signsgd",
-                              stages: { model, _, _ in
+                              stages: { model, _, _, group in
                                   (nil, compression.transforms(device: opened, seed: training.seed,
-                                                               tensorSizes: model.tensors.map(\.count)))
-                              })
+                                                               tensorSizes: model.tensors.map(\.count), group: group))
+                              }, runsOnRanks: true)
                 .run()
         }
     }
@@ -87,7 +88,12 @@ struct ZO: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "train zo") {
             let defaults = AlgorithmDefaults.zerothOrder
-            guard training.workers * zo.directions <= 65_535 else {
+            guard !ProcessWorld.isDistributed else {
+                throw CommandFailure("train zo runs in one process (its workers are simulated); run it without mpirun",
+                                     status: 64)
+            }
+            let workers = training.workerCount(ranks: 1)
+            guard workers * zo.directions <= 65_535 else {
                 throw CommandFailure("--workers × --directions must be at most 65535 directions a step", status: 64)
             }
             let optimizer = zo.zoOptimizer(training.optimizerName(defaults),
@@ -98,7 +104,7 @@ struct ZO: ParsableCommand {
                 [("exchanged_bytes_per_step", Double((trainer.selfUpdating as? ZerothOrderGradient)?.bytesExchangedPerStep ?? 0))]
             }
             try SupervisedRun(options: training, data: data, device: try device.open(), algorithm: "zo",
-                              observer: training.workers > 1 ? EpochMetrics(exchanged) : nil, defaults: defaults,
+                              observer: workers > 1 ? EpochMetrics(exchanged) : nil, defaults: defaults,
                               selfUpdating: { model, train, workers in
                                   try ZerothOrderGradient(model: model, data: train, estimator: zo.zoEstimator,
                                                           optimizer: optimizer, memory: zo.memory,

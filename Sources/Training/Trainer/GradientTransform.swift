@@ -1,4 +1,5 @@
 import Compute
+import Distributed
 
 /// The gradients of one step as the transforms see them: one row of `parameterCount` floats per
 /// worker (`slots`, row w is worker w's gradient, in the model's flat layout) and the combined
@@ -57,23 +58,53 @@ extension GradientTransform {
 }
 
 /// The mean of the workers' gradients: synchronous data-parallel SGD with full participation
-/// (all-reduce of fp32 gradients, divided by the worker count).
+/// (an fp32 all-reduce, divided by the worker count). Under MPI every rank sums its chunk of
+/// every worker's gradient in worker order (a reduce-scatter and an all-gather), so the result
+/// is the one process's, bit for bit.
 public final class WorkerMean: GradientTransform {
     /// The device the gradients live on.
     public let device: any Device
+    /// Where the workers live.
+    public let group: WorkerGroup
+    private var exchange: ChunkExchange?
+    private var chunk: DeviceBuffer?
 
-    public init(device: any Device) {
+    /// The mean over the workers of `group` (this process's alone by default).
+    public init(device: any Device, group: WorkerGroup? = nil) {
         self.device = device
+        self.group = group ?? .local(workers: 1)
     }
 
     public var description: String { "mean over workers" }
 
+    /// Bytes this rank has sent to the others (0 in one process).
+    public var bytesSent: Int { exchange?.bytesSent ?? 0 }
+
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
-        // One worker: its slot is the result already.
-        guard gradients.workers > 1 else { return }
-        let share = 1 / Float(gradients.workers)
-        for w in 0..<gradients.workers {
-            try device.axpby(alpha: share, x: gradients.slot(w), beta: w == 0 ? 0 : 1, y: gradients.result)
+        guard group.isDistributed else {
+            // One worker: its slot is the result already.
+            guard gradients.workers > 1 else { return }
+            try average(gradients.slots, workers: gradients.workers, stride: gradients.parameterCount,
+                        into: gradients.result)
+            return
+        }
+        let exchange = try self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
+        self.exchange = exchange
+        let c = exchange.chunkLength(gradients.parameterCount)
+        if chunk == nil { chunk = try device.makeBuffer(count: max(c, 1)) }
+        guard let chunk else { return }
+        let received = try exchange.scatter(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
+                                            stride: gradients.parameterCount, as: Float.self)
+        let count = exchange.chunkCount(gradients.parameterCount, rank: group.communicator.rank)
+        try average(received, workers: group.workers, stride: c, into: chunk.slice(0, count))
+        try exchange.gather(chunk.slice(0, c), into: gradients.result, as: Float.self)
+    }
+
+    /// `out` = the mean of `workers` rows `stride` apart, summed in row order.
+    private func average(_ rows: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws {
+        let share = 1 / Float(workers)
+        for w in 0..<workers {
+            try device.axpby(alpha: share, x: rows.slice(w * stride, out.count), beta: w == 0 ? 0 : 1, y: out)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Artifacts
 import Compute
+import Distributed
 import Philox
 
 /// Settings of a training run that the trainer itself needs.
@@ -55,8 +56,12 @@ public final class Trainer {
     public let config: TrainingConfig
     /// The training samples, resident on the model's device.
     public let train: DeviceDataset
-    /// One sampler per worker; worker 0's sets the epoch length.
+    /// One sampler per worker of this rank; the run's worker 0's sets the epoch length.
     public let samplers: [any BatchSampler]
+    /// Where the workers live: this process alone, or ranks of an MPI job that train one model
+    /// in lockstep (the transforms exchange the gradients; the trainer sums the epoch's
+    /// statistics over the ranks).
+    public let group: WorkerGroup
     /// The gradient source of every worker (nil when `selfUpdating` runs the step).
     public let source: (any GradientSource)?
     /// A source that applies its own update (zeroth-order training in place), instead of
@@ -88,15 +93,24 @@ public final class Trainer {
     /// - Throws: `ComputeError` when a buffer cannot be allocated.
     ///   - selfUpdating: a source that updates the parameters itself (zeroth-order training in
     ///     place); then `source` and `transforms` must be nil and `model` may be inference-only.
+    ///   - group: the ranks of the run, holding `samplers.count` workers each; by default this
+    ///     process alone. Under MPI the constructor is collective (rank 0's epoch length).
     public init(model: Model, config: TrainingConfig, train: DeviceDataset, samplers: [any BatchSampler]? = nil,
                 source: (any GradientSource)? = nil, transforms: [any GradientTransform]? = nil,
-                selfUpdating: (any SelfUpdatingGradientSource)? = nil) throws {
+                selfUpdating: (any SelfUpdatingGradientSource)? = nil, group: WorkerGroup? = nil) throws {
         precondition(train.shape.count == model.inputShape.count, "data and model input sizes differ")
         precondition(selfUpdating == nil || (source == nil && transforms == nil),
                      "a self-updating source replaces the gradient source, the transforms and the optimizer")
         precondition(model.isTrainable || selfUpdating != nil, "a trainer needs a training model")
         let samplers = samplers ?? [ShuffleSampler(count: train.count, batchSize: config.batchSize, seed: config.seed)]
         precondition(!samplers.isEmpty, "a trainer needs at least one sampler")
+        let group = group ?? .local(workers: samplers.count)
+        precondition(group.workersPerRank == samplers.count, "one sampler per worker of the rank")
+        self.group = group
+        // Every rank steps as often as the run's worker 0, whose sampler is on rank 0.
+        stepsPerEpoch = group.isDistributed
+            ? Int(try group.communicator.allReduce([group.isLeader ? Double(samplers[0].stepsPerEpoch) : 0], .sum)[0])
+            : samplers[0].stepsPerEpoch
         self.model = model
         self.config = config
         self.train = train
@@ -113,8 +127,8 @@ public final class Trainer {
         statistics = try BatchStatistics(device: device, maxBatch: model.maxBatch)
     }
 
-    /// Optimizer steps per epoch: worker 0's sampler's.
-    public var stepsPerEpoch: Int { samplers[0].stepsPerEpoch }
+    /// Optimizer steps per epoch: the run's worker 0's sampler's.
+    public let stepsPerEpoch: Int
 
     /// The total step count the trainer stops at (nil: none), e.g. the last step a privacy
     /// budget allows; `trainEpoch` then ends mid-epoch, and `isMidEpoch` says so.
@@ -143,7 +157,7 @@ public final class Trainer {
                 progress?(stepInEpoch, steps)
             }
         }
-        let totals = try statistics.read()
+        let totals = try epochTotals()
         if let badStep = totals.divergentStep {
             throw TrainingError.diverged(epoch: epoch + 1, step: badStep, globalStep: epoch * steps + badStep)
         }
@@ -208,6 +222,16 @@ public final class Trainer {
         try update(workerGradients: WorkerGradients(slots: gradients.whole, workers: 1,
                                                     parameterCount: model.parameterCount, result: gradients.whole,
                                                     scale: scale))
+    }
+
+    /// The epoch's statistics of every worker of the run: under MPI summed over the ranks (the
+    /// earliest divergent step of any), so every rank reports and stops alike.
+    private func epochTotals() throws -> (loss: Double, correct: Double, rows: Double, divergentStep: Int?) {
+        let local = try statistics.read()
+        guard group.isDistributed else { return local }
+        let sums = try group.communicator.allReduce([local.loss, local.correct, local.rows], .sum)
+        let first = try group.communicator.allReduce([Double(local.divergentStep ?? Int(Int32.max))], .minimum)[0]
+        return (sums[0], sums[1], sums[2], first < Double(Int32.max) ? Int(first) : nil)
     }
 
     /// The scheduled learning rate of the current step.
