@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Artifacts", dependencies: ["CZlib", "SystemIO"]),
         .target(name: "Training", dependencies: ["Compute", "Datasets", "Artifacts", "Philox", "Distributed"]),
         .target(name: "Privacy", dependencies: ["Training", "Compute", "Philox"]),
-        .target(name: "Compression", dependencies: ["Training", "Compute", "Philox"]),
+        .target(name: "Compression", dependencies: ["Training", "Compute", "Philox", "Distributed"]),
         .target(name: "ZerothOrder", dependencies: ["Training", "Compute", "Philox", "SystemIO"]),
         .target(name: "Fathom",
                 dependencies: ["Compute", "Datasets", "Artifacts", "Training", "Philox", "Privacy", "Compression",

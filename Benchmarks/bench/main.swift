@@ -5,7 +5,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Validate, then time kernels and training steps on each backend.",
-        subcommands: [MatmulBench.self, StepBench.self, DPBench.self, SignBench.self, KernelsBench.self, ZOBench.self, CompileBench.self])
+        subcommands: [MatmulBench.self, StepBench.self, DPBench.self, SignBench.self, AllreduceBench.self, KernelsBench.self, ZOBench.self, CompileBench.self])
 }
 
 Bench.main()

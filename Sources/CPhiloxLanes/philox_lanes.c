@@ -231,6 +231,29 @@ INLINE void sign_vote_body(const uint32_t *words, int workers, uint64_t stride, 
     }
 }
 
+// out[i] = −scale where bit i of the words is set, else +scale, for the coordinates of words
+// w0 ..< w0 + count (out is the whole vector of n values).
+INLINE void sign_unpack_body(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out,
+                             float scale) {
+    const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const f32x16 plus = splat_f(scale), minus = splat_f(-scale);
+    u32x16 plusBits, minusBits;
+    __builtin_memcpy(&plusBits, &plus, sizeof plusBits);
+    __builtin_memcpy(&minusBits, &minus, sizeof minusBits);
+    for (uint64_t w = w0; w < w0 + count; w++) {
+        float tile[32];
+        for (int half = 0; half < 2; half++) {
+            // All ones where the bit is set: a select without branches.
+            u32x16 set = (u32x16)(((splat_u(words[w] >> (16 * half)) >> shifts) & 1u) != 0);
+            u32x16 v = (minusBits & set) | (plusBits & ~set);
+            __builtin_memcpy(tile + 16 * half, &v, sizeof v);
+        }
+        uint64_t begin = 32 * w, take = n - begin < 32 ? n - begin : 32;
+        if (take == 32) __builtin_memcpy(out + begin, tile, sizeof tile);
+        else for (uint64_t j = 0; j < take; j++) out[begin + j] = tile[j];
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void fill_avx512(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
@@ -276,6 +299,22 @@ static void pack_baseline(const float *x, uint64_t n, uint64_t w0, uint64_t coun
     sign_pack_body(x, n, w0, count, words, noise, key);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void unpack_avx512(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
+    sign_unpack_body(words, n, w0, count, out, scale);
+}
+
+__attribute__((target("avx2")))
+static void unpack_avx2(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
+    sign_unpack_body(words, n, w0, count, out, scale);
+}
+#endif
+
+static void unpack_baseline(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
+    sign_unpack_body(words, n, w0, count, out, scale);
+}
+
 static void vote_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
                           float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
     sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
@@ -310,12 +349,15 @@ int fathom_philox_fill_variants(void) { return 1; }
 typedef void (*pack_function)(const float *, uint64_t, uint64_t, uint64_t, uint32_t *, float, fathom_philox_key);
 typedef void (*vote_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, float *, int,
                               fathom_philox_key, uint64_t);
+typedef void (*unpack_function)(const uint32_t *, uint64_t, uint64_t, uint64_t, float *, float);
 #if defined(__x86_64__) || defined(__i386__)
 static const pack_function packs[3] = {pack_baseline, pack_avx2, pack_avx512};
 static const vote_function votes[3] = {vote_baseline, vote_avx2, vote_avx512};
+static const unpack_function unpacks[3] = {unpack_baseline, unpack_avx2, unpack_avx512};
 #else
 static const pack_function packs[3] = {pack_baseline, pack_baseline, pack_baseline};
 static const vote_function votes[3] = {vote_baseline, vote_baseline, vote_baseline};
+static const unpack_function unpacks[3] = {unpack_baseline, unpack_baseline, unpack_baseline};
 #endif
 
 static int widest(void) {
@@ -332,6 +374,11 @@ static int widest(void) {
 void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
                       uint32_t *words, float noise, fathom_philox_key key) {
     packs[variant < 0 ? widest() : variant](x, n, first_word, words_count, words, noise, key);
+}
+
+void fathom_sign_unpack(int variant, const uint32_t *words, uint64_t n, uint64_t first_word, uint64_t words_count,
+                        float *out, float scale) {
+    unpacks[variant < 0 ? widest() : variant](words, n, first_word, words_count, out, scale);
 }
 
 void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,

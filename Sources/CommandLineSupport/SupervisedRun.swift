@@ -205,7 +205,8 @@ public struct SupervisedRun {
         }
         try metricsFile?.append(start)
 
-        let showProgress = !options.json && Console.stdoutIsTerminal
+        // Open MPI gives ranks a pseudo-terminal; a bar redrawn through the launcher is noise.
+        let showProgress = !options.json && Console.stdoutIsTerminal && !group.isDistributed
         var partialEpoch: EpochRecord?
         var stopReason: String?
         do {

@@ -52,6 +52,8 @@ public final class SignVote: GradientTransform {
 
     /// Bytes this rank has sent to the others (0 in one process).
     public var bytesSent: Int { wire?.exchange.bytesSent ?? 0 }
+    /// Seconds this rank has spent in the collectives (0 in one process).
+    public var secondsInCollectives: Double { wire?.exchange.secondsInCollectives ?? 0 }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         let perWorker = (gradients.parameterCount + 31) / 32

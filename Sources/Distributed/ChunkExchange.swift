@@ -16,6 +16,9 @@ public final class ChunkExchange {
     public let device: any Device
     /// Bytes this rank has sent through `scatter` and `gather` so far.
     public private(set) var bytesSent = 0
+    /// Seconds this rank has spent inside the collectives (waiting and moving bytes), the rest
+    /// of an exchange being device work and staging.
+    public private(set) var secondsInCollectives = 0.0
 
     // Host staging, one pair per phase so alternating calls reuse their buffers.
     private var send: [UInt8] = [], receive: [UInt8] = [], chunkOut: [UInt8] = [], chunksIn: [UInt8] = []
@@ -64,7 +67,9 @@ public final class ChunkExchange {
                 }
             }
         }
-        try send.withUnsafeBytes { out in try receive.withUnsafeMutableBytes { try communicator.allToAll(out, into: $0) } }
+        try timed {
+            try send.withUnsafeBytes { out in try receive.withUnsafeMutableBytes { try communicator.allToAll(out, into: $0) } }
+        }
         bytesSent += (ranks - 1) * rows * c * width
         if (received?.count ?? -1) < total || received?.elementType != T.elementType {
             received = try device.makeBuffer(count: max(total, 1), of: T.elementType, indexBound: nil)
@@ -90,7 +95,9 @@ public final class ChunkExchange {
         if c > 0 {
             try chunkOut.withUnsafeMutableBytes { try device.read(chunk, into: $0.bindMemory(to: T.self)) }
         }
-        try chunkOut.withUnsafeBytes { out in try chunksIn.withUnsafeMutableBytes { try communicator.allGather(out, into: $0) } }
+        try timed {
+            try chunkOut.withUnsafeBytes { out in try chunksIn.withUnsafeMutableBytes { try communicator.allGather(out, into: $0) } }
+        }
         bytesSent += (ranks - 1) * c * width
         if destination.count > 0 {
             try chunksIn.withUnsafeBytes { raw in
@@ -98,6 +105,15 @@ public final class ChunkExchange {
                                  to: destination)
             }
         }
+    }
+
+    private func timed(_ body: () throws -> Void) throws {
+        let clock = ContinuousClock(), start = clock.now
+        defer {
+            let elapsed = (clock.now - start).components
+            secondsInCollectives += Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        }
+        try body()
     }
 
     private func resize(_ bytes: inout [UInt8], _ count: Int) {

@@ -42,6 +42,15 @@ public enum PhiloxLanes {
         fathom_sign_pack(Int32(variant ?? -1), x, UInt64(n), UInt64(firstWord), UInt64(count), words, noise, cKey(key))
     }
 
+    /// `out[i]` = −scale where bit i of `words` is set, else +scale, for the coordinates of words
+    /// `firstWord ..< firstWord + count` (`out` holds all n). `variant` as for `fill`.
+    public static func signUnpack(_ words: UnsafePointer<UInt32>, count n: Int, firstWord: Int, words count: Int,
+                                  into out: UnsafeMutablePointer<Float>, scale: Float, variant: Int? = nil) {
+        precondition(firstWord >= 0 && count >= 0 && (firstWord + count) * 32 < n + 32, "words outside the vector")
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_sign_unpack(Int32(variant ?? -1), words, UInt64(n), UInt64(firstWord), UInt64(count), out, scale)
+    }
+
     /// `out[i]` for the coordinates of words `firstWord ..< firstWord + count` (out holds all n):
     /// the majority of `workers` packed vectors `stride` words apart, ±1, ties by `tie` (0 zero,
     /// 1 plus, 2 ±1 from the top bit of word `tieOffset` + i of `key`; `tieOffset`, a multiple

@@ -148,5 +148,17 @@ struct PhiloxTests {
                 #expect(out == expected, "variant \(variant) tie \(tie) n \(n)")
             }
         }
+        // Unpacking worker 0's signs: bit i of it is set for odd i.
+        let unpacked: [Float] = (0..<n).map { $0 % 2 == 1 ? -0.25 : 0.25 }
+        for variant in PhiloxLanes.variants {
+            var out = [Float](repeating: 9, count: n)
+            packed.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in
+                    guard let p = p.baseAddress, let o = o.baseAddress else { return }
+                    PhiloxLanes.signUnpack(p, count: n, firstWord: 0, words: words, into: o, scale: 0.25, variant: variant)
+                }
+            }
+            #expect(out == unpacked, "unpack variant \(variant) n \(n)")
+        }
     }
 }

@@ -40,6 +40,11 @@ void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t b
 void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
                       uint32_t *words, float noise, fathom_philox_key key);
 
+/// out[i] = −scale where bit i of `words` is set, else +scale, for the coordinates of words
+/// first_word ..< first_word + words_count (out is the whole vector of n values).
+void fathom_sign_unpack(int variant, const uint32_t *words, uint64_t n, uint64_t first_word, uint64_t words_count,
+                        float *out, float scale);
+
 /// out[i] for the coordinates of words first_word ..< first_word + words_count (out is the
 /// whole vector of n values): the majority of `workers` packed vectors (worker m's words at
 /// words + m·stride), ±1, a tie by `tie` (0: 0, 1: +1, 2: −1 where the top bit of word

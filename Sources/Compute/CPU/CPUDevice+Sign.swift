@@ -14,8 +14,11 @@ extension CPUDevice {
 
     public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
         checkSignWords(words, count: x.count)
-        let bits = words.hostUInt32, out = x.host
-        for i in 0..<x.count { out[i] = (bits[i / 32] >> UInt32(i % 32)) & 1 == 1 ? -scale : scale }
+        let bits = words.hostUInt32, out = x.host, n = x.count
+        parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: 1) { range in
+            PhiloxLanes.signUnpack(bits, count: n, firstWord: range.lowerBound, words: range.count, into: out,
+                                   scale: scale)
+        }
     }
 
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,

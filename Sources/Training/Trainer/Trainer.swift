@@ -118,7 +118,7 @@ public final class Trainer {
         device = model.device
         self.selfUpdating = selfUpdating
         self.source = selfUpdating != nil ? nil : try source ?? BackpropGradient(model: model, data: train)
-        self.transforms = selfUpdating != nil ? [] : transforms ?? [WorkerMean(device: model.device)]
+        self.transforms = selfUpdating != nil ? [] : transforms ?? [WorkerMean(device: model.device, group: group)]
         optimizer = try Optimizer(config.optimizer, parameterCount: model.parameterCount, device: device)
         let largest = samplers.map(\.maximumBatchSize).max() ?? 0
         rows = try device.makeIndexBuffer(count: max(largest, 1), bound: max(train.count, 1))
