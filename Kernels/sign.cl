@@ -26,12 +26,15 @@ __kernel void sign_pack(const int n, __global const float *x, const int offX,
     words[offWords + w] = bits;
 }
 
-// x[i] = bit i ? −scale : +scale.
+// x[i] = bit i ? −scale : +scale, or 0 where bit i of the tie words is set (hasTies): the
+// ternary result of a vote whose ties give no update.
 __kernel void sign_unpack(const int n, __global const uint *words, const int offWords,
+                          __global const uint *ties, const int offTies, const int hasTies,
                           __global float *x, const int offX, const float scale) {
     const int i = get_global_id(0);
     if (i >= n) return;
-    x[offX + i] = ((words[offWords + i / 32] >> (i % 32)) & 1u) ? -scale : scale;
+    const float v = ((words[offWords + i / 32] >> (i % 32)) & 1u) ? -scale : scale;
+    x[offX + i] = hasTies && ((ties[offTies + i / 32] >> (i % 32)) & 1u) ? 0.0f : v;
 }
 
 // The majority vote of M packed sign vectors (worker m's words at offWords + m·stride):
@@ -62,6 +65,39 @@ __kernel void sign_vote(const int n, const int workers, __global const uint *wor
         }
         out[offOut + i] = v;
     }
+}
+
+// The vote of sign_vote as packed words, what a rank sends of its chunk: bit b of signs[w] set
+// where coordinate 32w + b votes −1, and (hasTies) bit b of ties[w] set where it is a tie under
+// tie 0 (its sign bit clear). Ties under tie 1 (+1) and tie 2 (drawn as in sign_vote) go into
+// the sign bits. One work-item per word.
+__kernel void sign_vote_bits(const int n, const int workers, __global const uint *words, const int offWords,
+                             const int stride, __global uint *signs, const int offSigns,
+                             __global uint *ties, const int offTies, const int hasTies, const int tie,
+                             const uint seedLo, const uint seedHi, const uint step, const uint stream,
+                             const uint tieBlockLo, const uint tieBlockHi) {
+    const int w = get_global_id(0);
+    if ((long)w * 32 >= n) return;
+    uint negativeBits = 0, tieBits = 0;
+    for (int b = 0; b < 32; b++) {
+        const int i = w * 32 + b;
+        if (i >= n) break;
+        int negative = 0;
+        for (int m = 0; m < workers; m++) negative += (words[offWords + m * stride + w] >> b) & 1u;
+        const int positive = workers - negative;
+        int isNegative = negative > positive;
+        if (positive == negative) {
+            if (tie == 0) tieBits |= 1u << b;
+            else if (tie == 2) {
+                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream,
+                                                             (((ulong)tieBlockHi << 32) | tieBlockLo) + (ulong)i / 4);
+                isNegative = philox_rademacher(philox_word(r, i % 4)) < 0.0f;
+            }
+        }
+        if (isNegative) negativeBits |= 1u << b;
+    }
+    signs[offSigns + w] = negativeBits;
+    if (hasTies) ties[offTies + w] = tieBits;
 }
 
 #ifndef MEDIAN_MAX_WORKERS

@@ -58,6 +58,18 @@ struct KernelsBench: ParsableCommand {
                  inputs: [], outputs: [8 * words, n], outputTypes: [.uint32], tolerance: 0) { d, b in
                 try d.signVote(b[0].whole, workers: 8, stride: words, into: b[1].whole, tie: .zero, key: key)
             },
+            // What a rank of 8 sends of its chunk: sign and tie words, no floats.
+            Case(family: "sign", name: "vote_bits_8", shape: "8x\(n)", bytes: Double(8 * n) / 8 + Double(n) / 4,
+                 inputs: [], outputs: [8 * words, words, words], outputTypes: [.uint32, .uint32, .uint32],
+                 tolerance: 0) { d, b in
+                try d.signVoteBits(b[0].whole, workers: 8, stride: words, count: n, signs: b[1].whole, ties: b[2].whole,
+                                   tie: .zero, key: key, tieOffset: 0)
+            },
+            // The voted words and tie words back to −1, 0, +1.
+            Case(family: "sign", name: "unpack_ternary", shape: "\(n)", bytes: Double(n) / 4 + 4 * Double(n),
+                 inputs: [], outputs: [words, words, n], outputTypes: [.uint32, .uint32], tolerance: 0) { d, b in
+                try d.signUnpack(b[0].whole, ties: b[1].whole, into: b[2].whole, scale: 1)
+            },
         ]
     }
 

@@ -193,64 +193,205 @@ INLINE void sign_pack_body(const float *x, uint64_t n, uint64_t w0, uint64_t cou
     }
 }
 
+// The 16-lane masks of a word's tally: bit j set where lane j of `condition` is true (−1).
+INLINE uint32_t lane_bits(i32x16 condition) {
+    uint32_t bits = 0;
+    for (int j = 0; j < 16; j++) bits |= (uint32_t)(condition[j] & 1) << j;
+    return bits;
+}
+
+// Bits 0..7 of x moved to bits 0, 4, …, 28.
+INLINE uint32_t spread4(uint32_t x) {
+    x &= 0xFFu;
+    x = (x | x << 12) & 0x000F000Fu;
+    x = (x | x << 6) & 0x03030303u;
+    return (x | x << 3) & 0x11111111u;
+}
+
+// The tie draws of vote word w: bit j set where the top bit of stream word 32w + j (block
+// 8w + j/4, word j % 4) is set, from `pair`, the 16 blocks of words w & ~1 and (w & ~1) + 1.
+INLINE uint32_t tie_draws(blocks16 pair, uint64_t w) {
+    int shift = (int)(w & 1) * 8;
+    return spread4(lane_bits((i32x16)pair.w0 < 0) >> shift) | spread4(lane_bits((i32x16)pair.w1 < 0) >> shift) << 1
+        | spread4(lane_bits((i32x16)pair.w2 < 0) >> shift) << 2 | spread4(lane_bits((i32x16)pair.w3 < 0) >> shift) << 3;
+}
+
+// The votes of 16 consecutive words w ..< w + 16 (fewer at the end: `lanes`), lane l for word
+// w + l, counted bit-sliced: plane k holds bit k of every coordinate's count of negative signs,
+// and a ripple of ANDs and XORs adds a worker's words to all 512 counts at once. Then
+// `negative` has bit j of lane l set where coordinate 32(w + l) + j has more negative than
+// positive signs, and `tied` where the two counts are equal.
+INLINE void count_votes(const uint32_t *words, int workers, uint64_t stride, uint64_t w, int lanes, u32x16 *negative,
+                        u32x16 *tied) {
+    u32x16 planes[32];
+    int depth = 1;
+    while (depth < 31 && (1 << depth) <= workers) depth++;
+    for (int k = 0; k < depth; k++) planes[k] = (u32x16){0};
+    for (int m = 0; m < workers; m++) {
+        u32x16 carry = {0};
+        const uint32_t *row = words + (uint64_t)m * stride + w;
+        if (lanes == LANES) __builtin_memcpy(&carry, row, sizeof carry);
+        else for (int l = 0; l < lanes; l++) carry[l] = row[l];
+        for (int k = 0; k < depth; k++) {
+            u32x16 next = planes[k] & carry;
+            planes[k] ^= carry;
+            carry = next;
+        }
+    }
+    // count > ⌊M/2⌋ and count == ⌊M/2⌋ (a tie only for even M), compared plane by plane from the top.
+    uint32_t half = (uint32_t)workers / 2;
+    u32x16 greater = {0}, equal = (u32x16){0} + 0xFFFFFFFFu;
+    for (int k = depth - 1; k >= 0; k--) {
+        if (half >> k & 1u) equal &= planes[k];
+        else {
+            greater |= equal & planes[k];
+            equal &= ~planes[k];
+        }
+    }
+    *negative = greater;
+    *tied = workers % 2 == 0 ? equal : (u32x16){0};
+}
+
+// The sign and tie words of the vote for words w0 ..< w0 + count (whole-vector indices): a
+// random tie (tie 2) is decided into the sign from the top bit of stream word 32w + j (blocks
+// tie_block + 8w + j/4, one Philox pass for two words), a plus tie (1) stays +; `emit(w,
+// negative, zero)` receives each word's bits, zero holding the ties that remain (tie 0).
+#define VOTE_WORDS(emit)                                                                                              \
+    blocks16 pair = {{0}, {0}, {0}, {0}};                                                                              \
+    uint64_t pairWord = UINT64_MAX;                                                                                    \
+    for (uint64_t start = w0; start < w0 + count; start += LANES) {                                                    \
+        int lanes = w0 + count - start < LANES ? (int)(w0 + count - start) : LANES;                                    \
+        u32x16 negative, tied;                                                                                         \
+        count_votes(words, workers, stride, start, lanes, &negative, &tied);                                           \
+        for (int l = 0; l < lanes; l++) {                                                                              \
+            uint64_t w = start + (uint64_t)l, begin = 32 * w, take = n - begin < 32 ? n - begin : 32;                 \
+            uint32_t valid = take == 32 ? 0xFFFFFFFFu : (1u << take) - 1u;                                            \
+            uint32_t minus = negative[l] & valid, zero = tied[l] & valid;                                              \
+            if (tie == 2 && zero) {                                                                                    \
+                uint64_t base = w & ~(uint64_t)1;                                                                      \
+                if (base != pairWord) {                                                                                \
+                    pair = philox16(tie_block + 8 * base, key);                                                        \
+                    pairWord = base;                                                                                   \
+                }                                                                                                      \
+                minus |= tie_draws(pair, w) & zero;                                                                    \
+            }                                                                                                          \
+            if (tie != 0) zero = 0;                                                                                    \
+            emit(w, minus, zero, take);                                                                                \
+        }                                                                                                              \
+    }
+
+// 32 floats of word w: −scale where `minus` has the bit, 0 where `zero` has it, else +scale.
+INLINE void unpack_word(uint32_t minus, uint32_t zero, float scale, float *out, uint64_t take) {
+    const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const f32x16 plus = splat_f(scale), negative = splat_f(-scale);
+    u32x16 plusBits, minusBits;
+    __builtin_memcpy(&plusBits, &plus, sizeof plusBits);
+    __builtin_memcpy(&minusBits, &negative, sizeof minusBits);
+    float tile[32];
+    for (int half = 0; half < 2; half++) {
+        // All ones where the bit is set: selects without branches.
+        u32x16 set = (u32x16)(((splat_u(minus >> (16 * half)) >> shifts) & 1u) != 0);
+        u32x16 keep = (u32x16)(((splat_u(zero >> (16 * half)) >> shifts) & 1u) == 0);
+        u32x16 v = ((minusBits & set) | (plusBits & ~set)) & keep;
+        __builtin_memcpy(tile + 16 * half, &v, sizeof v);
+    }
+    if (take == 32) __builtin_memcpy(out, tile, sizeof tile);
+    else for (uint64_t j = 0; j < take; j++) out[j] = tile[j];
+}
+
 // out[i] for coordinates of words w0 ..< w0 + count: the majority of the workers' signs, +1 or
 // −1, a tie by `tie` (0 zero, 1 plus, 2 ±1 from the top bit of word tie_block·4 + i of `key`'s
 // stream: a chunk of a longer vector draws the whole vector's words).
 INLINE void sign_vote_body(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
                            uint64_t count, float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
-    const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+#define EMIT_FLOATS(w, minus, zero, take) unpack_word(minus, zero, 1.0f, out + 32 * (w), take)
+    VOTE_WORDS(EMIT_FLOATS)
+#undef EMIT_FLOATS
+}
+
+// out[i] = −scale where bit i of the words is set, else +scale, and 0 where bit i of `ties` is
+// set (ties may be NULL), for the coordinates of words w0 ..< w0 + count (out is the whole
+// vector of n values).
+INLINE void sign_unpack_body(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
+                             float *out, float scale) {
     for (uint64_t w = w0; w < w0 + count; w++) {
-        u32x16 low = {0}, high = {0};
-        for (int m = 0; m < workers; m++) {
-            uint32_t word = words[(uint64_t)m * stride + w];
-            low += ((u32x16){0} + word >> shifts) & 1u;
-            high += ((u32x16){0} + (word >> 16) >> shifts) & 1u;
-        }
-        // d = in favour − against = workers − 2·against: +1 above 0, −1 below, a tie at 0 (+1
-        // under the plus rule). Comparisons give −1 for true.
-        float votes[32];
-        i32x16 plusTie = (i32x16){0} - (tie == 1 ? 1 : 0);
-        for (int half = 0; half < 2; half++) {
-            i32x16 d = (i32x16){0} + workers - 2 * (i32x16)(half ? high : low);
-            i32x16 r = (d < 0) - (d > 0) - ((d == 0) & plusTie);
-            f32x16 v = __builtin_convertvector(r, f32x16);
-            __builtin_memcpy(votes + 16 * half, &v, sizeof v);
-        }
         uint64_t begin = 32 * w, take = n - begin < 32 ? n - begin : 32;
-        if (tie == 2) {
-            // Words 32w ..< 32w + 32 of the stream are blocks 8w ..< 8w + 8: half a pass.
-            blocks16 b = philox16(tie_block + 8 * w, key);
-            for (uint64_t j = 0; j < take; j++) {
-                int against = (int)(j < 16 ? low[j] : high[j - 16]), inFavour = workers - against;
-                if (inFavour != against) continue;
-                uint32_t r = j % 4 == 0 ? b.w0[j / 4] : j % 4 == 1 ? b.w1[j / 4] : j % 4 == 2 ? b.w2[j / 4] : b.w3[j / 4];
-                votes[j] = r >> 31 ? -1.0f : 1.0f;
-            }
-        }
-        for (uint64_t j = 0; j < take; j++) out[begin + j] = votes[j];
+        unpack_word(words[w], ties ? ties[w] : 0, scale, out + begin, take);
     }
 }
 
-// out[i] = −scale where bit i of the words is set, else +scale, for the coordinates of words
-// w0 ..< w0 + count (out is the whole vector of n values).
-INLINE void sign_unpack_body(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out,
-                             float scale) {
-    const u32x16 shifts = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const f32x16 plus = splat_f(scale), minus = splat_f(-scale);
-    u32x16 plusBits, minusBits;
-    __builtin_memcpy(&plusBits, &plus, sizeof plusBits);
-    __builtin_memcpy(&minusBits, &minus, sizeof minusBits);
-    for (uint64_t w = w0; w < w0 + count; w++) {
-        float tile[32];
-        for (int half = 0; half < 2; half++) {
-            // All ones where the bit is set: a select without branches.
-            u32x16 set = (u32x16)(((splat_u(words[w] >> (16 * half)) >> shifts) & 1u) != 0);
-            u32x16 v = (minusBits & set) | (plusBits & ~set);
-            __builtin_memcpy(tile + 16 * half, &v, sizeof v);
+// sign_vote_body's vote as packed words: bit j of signs[w] set where coordinate 32w + j votes
+// −1, bit j of ties[w] (ties may be NULL) where it is a tie under tie 0 (sign bit clear); plus
+// and random ties go into the sign bits, random ones drawn as sign_vote_body draws them.
+INLINE void sign_vote_bits_body(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
+                                uint64_t count, uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key,
+                                uint64_t tie_block) {
+#define EMIT_BITS(w, minus, zero, take)                                                                               \
+    do {                                                                                                               \
+        signs[w] = minus;                                                                                              \
+        if (ties) ties[w] = zero;                                                                                      \
+    } while (0)
+    VOTE_WORDS(EMIT_BITS)
+#undef EMIT_BITS
+}
+
+// Error feedback's first pass over blocks first ..< first + count of FATHOM_EF_BLOCK
+// coordinates (the last one ends at n): memory[i] = gamma·g[i] + memory[i] = p, and sums[b −
+// first] = Σ|p| over block b, added on 16 lanes (coordinate i on lane i % 16) and the lanes in
+// order, so the sums do not depend on the vector unit or on how blocks are split among threads.
+INLINE void ef_accumulate_body(const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count,
+                               float *sums) {
+    const u32x16 magnitude = splat_u(0x7FFFFFFFu);
+    for (uint64_t b = first; b < first + count; b++) {
+        uint64_t begin = b * FATHOM_EF_BLOCK, end = begin + FATHOM_EF_BLOCK < n ? begin + FATHOM_EF_BLOCK : n;
+        f32x16 total = {0};
+        uint64_t i = begin;
+        for (; i + LANES <= end; i += LANES) {
+            f32x16 x, e;
+            __builtin_memcpy(&x, g + i, sizeof x);
+            __builtin_memcpy(&e, memory + i, sizeof e);
+            f32x16 p = splat_f(gamma) * x + e;
+            __builtin_memcpy(memory + i, &p, sizeof p);
+            u32x16 bits;
+            __builtin_memcpy(&bits, &p, sizeof bits);
+            bits &= magnitude;
+            f32x16 absolute;
+            __builtin_memcpy(&absolute, &bits, sizeof absolute);
+            total += absolute;
         }
-        uint64_t begin = 32 * w, take = n - begin < 32 ? n - begin : 32;
-        if (take == 32) __builtin_memcpy(out + begin, tile, sizeof tile);
-        else for (uint64_t j = 0; j < take; j++) out[begin + j] = tile[j];
+        for (; i < end; i++) {
+            float p = gamma * g[i] + memory[i];
+            memory[i] = p;
+            total[(i - begin) % LANES] += p < 0 ? -p : p;
+        }
+        float sum = 0.0f;
+        for (int lane = 0; lane < LANES; lane++) sum += total[lane];
+        sums[b - first] = sum;
+    }
+}
+
+// Error feedback's second pass over [begin, end): Δ = p < 0 ? −scale : scale into out, and
+// memory ← p − Δ.
+INLINE void ef_compress_body(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
+    const f32x16 plus = splat_f(scale), minus = splat_f(-scale);
+    uint64_t i = begin;
+    for (; i + LANES <= end; i += LANES) {
+        f32x16 p;
+        __builtin_memcpy(&p, memory + i, sizeof p);
+        u32x16 negative = (u32x16)(p < 0), plusBits, minusBits, deltaBits;
+        __builtin_memcpy(&plusBits, &plus, sizeof plusBits);
+        __builtin_memcpy(&minusBits, &minus, sizeof minusBits);
+        deltaBits = (minusBits & negative) | (plusBits & ~negative);
+        f32x16 delta;
+        __builtin_memcpy(&delta, &deltaBits, sizeof delta);
+        f32x16 rest = p - delta;
+        __builtin_memcpy(out + i, &delta, sizeof delta);
+        __builtin_memcpy(memory + i, &rest, sizeof rest);
+    }
+    for (; i < end; i++) {
+        float p = memory[i], delta = p < 0 ? -scale : scale;
+        out[i] = delta;
+        memory[i] = p - delta;
     }
 }
 
@@ -301,18 +442,74 @@ static void pack_baseline(const float *x, uint64_t n, uint64_t w0, uint64_t coun
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void unpack_avx512(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
-    sign_unpack_body(words, n, w0, count, out, scale);
+static void unpack_avx512(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
+                          float *out, float scale) {
+    sign_unpack_body(words, ties, n, w0, count, out, scale);
 }
 
 __attribute__((target("avx2")))
-static void unpack_avx2(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
-    sign_unpack_body(words, n, w0, count, out, scale);
+static void unpack_avx2(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
+                        float *out, float scale) {
+    sign_unpack_body(words, ties, n, w0, count, out, scale);
 }
 #endif
 
-static void unpack_baseline(const uint32_t *words, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale) {
-    sign_unpack_body(words, n, w0, count, out, scale);
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void vote_bits_avx512(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
+                             uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key, uint64_t tie_block) {
+    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
+}
+
+__attribute__((target("avx2")))
+static void vote_bits_avx2(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
+                           uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key, uint64_t tie_block) {
+    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
+}
+#endif
+
+static void vote_bits_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
+                               uint64_t count, uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key,
+                               uint64_t tie_block) {
+    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void ef_accumulate_avx512(const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count,
+                                 float *sums) {
+    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
+}
+
+__attribute__((target("avx2")))
+static void ef_accumulate_avx2(const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count,
+                               float *sums) {
+    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
+}
+
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void ef_compress_avx512(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
+    ef_compress_body(memory, scale, out, begin, end);
+}
+
+__attribute__((target("avx2")))
+static void ef_compress_avx2(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
+    ef_compress_body(memory, scale, out, begin, end);
+}
+#endif
+
+static void ef_accumulate_baseline(const float *g, float gamma, float *memory, uint64_t n, uint64_t first,
+                                   uint64_t count, float *sums) {
+    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
+}
+
+static void ef_compress_baseline(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
+    ef_compress_body(memory, scale, out, begin, end);
+}
+
+static void unpack_baseline(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
+                            float *out, float scale) {
+    sign_unpack_body(words, ties, n, w0, count, out, scale);
 }
 
 static void vote_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
@@ -349,15 +546,26 @@ int fathom_philox_fill_variants(void) { return 1; }
 typedef void (*pack_function)(const float *, uint64_t, uint64_t, uint64_t, uint32_t *, float, fathom_philox_key);
 typedef void (*vote_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, float *, int,
                               fathom_philox_key, uint64_t);
-typedef void (*unpack_function)(const uint32_t *, uint64_t, uint64_t, uint64_t, float *, float);
+typedef void (*ef_accumulate_function)(const float *, float, float *, uint64_t, uint64_t, uint64_t, float *);
+typedef void (*ef_compress_function)(float *, float, float *, uint64_t, uint64_t);
+typedef void (*unpack_function)(const uint32_t *, const uint32_t *, uint64_t, uint64_t, uint64_t, float *, float);
+typedef void (*vote_bits_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t *, uint32_t *,
+                                   int, fathom_philox_key, uint64_t);
 #if defined(__x86_64__) || defined(__i386__)
 static const pack_function packs[3] = {pack_baseline, pack_avx2, pack_avx512};
 static const vote_function votes[3] = {vote_baseline, vote_avx2, vote_avx512};
 static const unpack_function unpacks[3] = {unpack_baseline, unpack_avx2, unpack_avx512};
+static const vote_bits_function vote_bits[3] = {vote_bits_baseline, vote_bits_avx2, vote_bits_avx512};
+static const ef_accumulate_function ef_accumulates[3] = {ef_accumulate_baseline, ef_accumulate_avx2, ef_accumulate_avx512};
+static const ef_compress_function ef_compresses[3] = {ef_compress_baseline, ef_compress_avx2, ef_compress_avx512};
 #else
 static const pack_function packs[3] = {pack_baseline, pack_baseline, pack_baseline};
 static const vote_function votes[3] = {vote_baseline, vote_baseline, vote_baseline};
 static const unpack_function unpacks[3] = {unpack_baseline, unpack_baseline, unpack_baseline};
+static const vote_bits_function vote_bits[3] = {vote_bits_baseline, vote_bits_baseline, vote_bits_baseline};
+static const ef_accumulate_function ef_accumulates[3] = {ef_accumulate_baseline, ef_accumulate_baseline,
+                                                         ef_accumulate_baseline};
+static const ef_compress_function ef_compresses[3] = {ef_compress_baseline, ef_compress_baseline, ef_compress_baseline};
 #endif
 
 static int widest(void) {
@@ -376,9 +584,25 @@ void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_wo
     packs[variant < 0 ? widest() : variant](x, n, first_word, words_count, words, noise, key);
 }
 
-void fathom_sign_unpack(int variant, const uint32_t *words, uint64_t n, uint64_t first_word, uint64_t words_count,
-                        float *out, float scale) {
-    unpacks[variant < 0 ? widest() : variant](words, n, first_word, words_count, out, scale);
+void fathom_sign_unpack(int variant, const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t first_word,
+                        uint64_t words_count, float *out, float scale) {
+    unpacks[variant < 0 ? widest() : variant](words, ties, n, first_word, words_count, out, scale);
+}
+
+void fathom_ef_accumulate(int variant, const float *g, float gamma, float *memory, uint64_t n, uint64_t first_block,
+                          uint64_t blocks, float *sums) {
+    ef_accumulates[variant < 0 ? widest() : variant](g, gamma, memory, n, first_block, blocks, sums);
+}
+
+void fathom_ef_compress(int variant, float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
+    ef_compresses[variant < 0 ? widest() : variant](memory, scale, out, begin, end);
+}
+
+void fathom_sign_vote_bits(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
+                           uint64_t first_word, uint64_t words_count, uint32_t *signs, uint32_t *ties, int tie,
+                           fathom_philox_key key, uint64_t tie_block) {
+    vote_bits[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, signs, ties, tie,
+                                                key, tie_block);
 }
 
 void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,

@@ -87,20 +87,18 @@ public final class SignVote: GradientTransform {
 }
 
 /// The majority vote across ranks (compression.md §5.2): an all-to-all gives every rank its
-/// chunk of every worker's packed signs (whole words), the rank votes its chunk, and an
-/// all-gather of the voted bits (the sign, and a tie bit when ties give 0) assembles the vote
-/// on every rank: about 2(R − 1)/R · d/8 bytes per rank (3(R − 1)/R · d/8 with tie bits). The
-/// values are those of one process voting all workers, bit for bit.
+/// chunk of every worker's packed signs (whole words), the rank votes its chunk into packed
+/// words (the sign, and a tie bit when ties give 0), and an all-gather of those assembles the
+/// vote on every rank: about 2(R − 1)/R · d/8 bytes per rank (3(R − 1)/R · d/8 with tie bits).
+/// The values are those of one process voting all workers, bit for bit.
 private final class VoteWire {
     let exchange: ChunkExchange
     private let device: any Device
     private let group: WorkerGroup
     private let parameterCount: Int
     private let sendsTies: Bool
-    /// The rank's voted chunk (c·32 floats), its packed signs and tie bits (c words each), the
-    /// whole vector's bits (⌈P/32⌉ words each) and the tie part of the decoding (P floats).
-    private let chunkVote: DeviceBuffer, chunkSigns: DeviceBuffer, chunkTies: DeviceBuffer
-    private let signs: DeviceBuffer, ties: DeviceBuffer, tieValues: DeviceBuffer
+    /// The rank's voted chunk as sign and tie words (c each), and the whole vector's (⌈P/32⌉ each).
+    private let chunkSigns: DeviceBuffer, chunkTies: DeviceBuffer, signs: DeviceBuffer, ties: DeviceBuffer
 
     init(device: any Device, group: WorkerGroup, parameterCount: Int, sendsTies: Bool) throws {
         self.device = device
@@ -109,13 +107,11 @@ private final class VoteWire {
         self.sendsTies = sendsTies
         exchange = ChunkExchange(communicator: group.communicator, device: device)
         let words = (parameterCount + 31) / 32, c = exchange.chunkLength(words)
-        chunkVote = try device.makeBuffer(count: max(32 * c, 1))
-        // Words past the rank's coordinates are never packed: zero, so padding decodes as +.
+        // Words past the rank's coordinates are never written: zero, so padding decodes as +.
         chunkSigns = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
         chunkTies = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
         signs = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
         ties = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
-        tieValues = try device.makeBuffer(count: max(parameterCount, 1))
     }
 
     /// Votes this rank's packed workers (`words`, one ⌈P/32⌉-word row each) with every other
@@ -125,26 +121,14 @@ private final class VoteWire {
         let received = try exchange.scatter(words, rows: group.workersPerRank, length: perWorker, stride: perWorker,
                                             as: UInt32.self)
         let first = group.communicator.rank * c * 32
-        let coordinates = max(0, min(32 * c, parameterCount - first))
-        let vote = chunkVote.slice(0, coordinates)
-        try device.signVote(received, workers: group.workers, stride: c, into: vote, tie: tie, key: key,
-                            tieOffset: first)
-        try device.signPack(vote, into: chunkSigns.slice(0, (coordinates + 31) / 32), noise: 0, key: key)
+        let coordinates = max(0, min(32 * c, parameterCount - first)), used = (coordinates + 31) / 32
+        try device.signVoteBits(received, workers: group.workers, stride: c, count: coordinates,
+                                signs: chunkSigns.slice(0, used), ties: sendsTies ? chunkTies.slice(0, used) : nil,
+                                tie: tie, key: key, tieOffset: first)
         try exchange.gather(chunkSigns.slice(0, c), into: signs.slice(0, perWorker), as: UInt32.self)
-        guard sendsTies else {
-            try device.signUnpack(signs.slice(0, perWorker), into: result, scale: 1)
-            return
-        }
-        // v − ½ is negative for −1 and for a tie: with s = sign bits and n = those bits,
-        // v = ½·unpack(s) + ½·unpack(n) is −1, 0 or +1 exactly.
-        let shifted = tieValues.slice(0, coordinates)
-        try device.fill(shifted, with: -0.5)
-        try device.axpby(alpha: 1, x: vote, beta: 1, y: shifted)
-        try device.signPack(shifted, into: chunkTies.slice(0, (coordinates + 31) / 32), noise: 0, key: key)
-        try exchange.gather(chunkTies.slice(0, c), into: ties.slice(0, perWorker), as: UInt32.self)
-        try device.signUnpack(signs.slice(0, perWorker), into: result, scale: 0.5)
-        try device.signUnpack(ties.slice(0, perWorker), into: tieValues.slice(0, parameterCount), scale: 0.5)
-        try device.axpby(alpha: 1, x: tieValues.slice(0, parameterCount), beta: 1, y: result)
+        if sendsTies { try exchange.gather(chunkTies.slice(0, c), into: ties.slice(0, perWorker), as: UInt32.self) }
+        try device.signUnpack(signs.slice(0, perWorker), ties: sendsTies ? ties.slice(0, perWorker) : nil, into: result,
+                              scale: 1)
     }
 }
 

@@ -114,14 +114,21 @@ public protocol Device: AnyObject, Sendable {
     /// stream `key` (no noise when 0): LSB-first, element i at bit i % 32 of word i / 32, bit 1
     /// for negative, zero and padding as +.
     func signPack(_ x: BufferSlice, into words: BufferSlice, noise: Float, key: PhiloxKey) throws
-    /// `x[i] = bit i of words ? −scale : +scale` for the n = `x.count` elements.
-    func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws
+    /// `x[i] = bit i of words ? −scale : +scale` for the n = `x.count` elements, or 0 where bit
+    /// i of `ties` (as many words) is set: a vote's ternary result.
+    func signUnpack(_ words: BufferSlice, ties: BufferSlice?, into x: BufferSlice, scale: Float) throws
     /// The majority vote of `workers` packed sign vectors (worker m's ⌈n/32⌉ words at
     /// `m·stride`): `out[i]` (n = `out.count` floats) is +1, −1, or for a tie `tie`'s value
     /// (0, +1, or ±1 from word `tieOffset` + i of stream `key`: `out` may be the chunk of a
     /// longer vector that starts at coordinate `tieOffset`, a multiple of 32).
     func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
                   key: PhiloxKey, tieOffset: Int) throws
+    /// `signVote` of `count` coordinates as packed words, what a rank sends of its chunk: bit i
+    /// of `signs` (⌈count/32⌉ words) set where the vote is −1, and bit i of `ties` set where it
+    /// is a tie under `.zero` (its sign bit clear; needed when `workers` is even). Ties under
+    /// `.plus` and `.random` are decided into the sign bits, as `signVote` decides them.
+    func signVoteBits(_ words: BufferSlice, workers: Int, stride: Int, count: Int, signs: BufferSlice,
+                      ties: BufferSlice?, tie: TieRule, key: PhiloxKey, tieOffset: Int) throws
     /// `out[i]` = the median over m < `workers` of `x[m·stride + i]` (the mean of the middle two
     /// for an even count), n = `out.count`.
     func coordinateMedian(_ x: BufferSlice, workers: Int, stride: Int, into out: BufferSlice) throws
@@ -289,6 +296,11 @@ extension Device {
     }
 
     /// `fillRandom` from the start of the stream, unscaled.
+    /// `signUnpack` without ties: ±scale.
+    public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
+        try signUnpack(words, ties: nil, into: x, scale: scale)
+    }
+
     /// `signVote` of a whole vector (ties draw from word i of `key`).
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
                          key: PhiloxKey) throws {

@@ -44,11 +44,50 @@ public enum PhiloxLanes {
 
     /// `out[i]` = −scale where bit i of `words` is set, else +scale, for the coordinates of words
     /// `firstWord ..< firstWord + count` (`out` holds all n). `variant` as for `fill`.
-    public static func signUnpack(_ words: UnsafePointer<UInt32>, count n: Int, firstWord: Int, words count: Int,
-                                  into out: UnsafeMutablePointer<Float>, scale: Float, variant: Int? = nil) {
+    public static func signUnpack(_ words: UnsafePointer<UInt32>, ties: UnsafePointer<UInt32>? = nil, count n: Int,
+                                  firstWord: Int, words count: Int, into out: UnsafeMutablePointer<Float>, scale: Float,
+                                  variant: Int? = nil) {
         precondition(firstWord >= 0 && count >= 0 && (firstWord + count) * 32 < n + 32, "words outside the vector")
         if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
-        fathom_sign_unpack(Int32(variant ?? -1), words, UInt64(n), UInt64(firstWord), UInt64(count), out, scale)
+        fathom_sign_unpack(Int32(variant ?? -1), words, ties, UInt64(n), UInt64(firstWord), UInt64(count), out, scale)
+    }
+
+    /// Coordinates per partial sum of `errorFeedbackAccumulate`.
+    public static let errorFeedbackBlock = Int(FATHOM_EF_BLOCK)
+
+    /// Error feedback's first pass over blocks `first ..< first + count` of
+    /// `errorFeedbackBlock` coordinates of the n: `memory[i] = gamma·g[i] + memory[i]` (p) and
+    /// `sums[b − first]` = Σ|p| over block b, the same on every vector unit and for any split.
+    public static func errorFeedbackAccumulate(_ g: UnsafePointer<Float>, gamma: Float,
+                                               memory: UnsafeMutablePointer<Float>, count n: Int, firstBlock first: Int,
+                                               blocks count: Int, sums: UnsafeMutablePointer<Float>, variant: Int? = nil) {
+        precondition(first >= 0 && count >= 0 && (first + count - 1) * errorFeedbackBlock < max(n, 1), "blocks outside")
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_ef_accumulate(Int32(variant ?? -1), g, gamma, memory, UInt64(n), UInt64(first), UInt64(count), sums)
+    }
+
+    /// Error feedback's second pass over `range`: `out[i]` = Δ = (p < 0 ? −scale : scale) with
+    /// p = `memory[i]`, and `memory[i]` = p − Δ.
+    public static func errorFeedbackCompress(_ memory: UnsafeMutablePointer<Float>, scale: Float,
+                                             into out: UnsafeMutablePointer<Float>, range: Range<Int>,
+                                             variant: Int? = nil) {
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_ef_compress(Int32(variant ?? -1), memory, scale, out, UInt64(range.lowerBound), UInt64(range.upperBound))
+    }
+
+    /// `signVote` as words (whole-vector indices): bit j of `signs[w]` set where coordinate
+    /// 32w + j votes −1, bit j of `ties[w]` (when given) where it ties under tie 0 (0), its sign
+    /// bit clear; plus (1) and random (2) ties go into the sign bits.
+    public static func signVoteBits(_ words: UnsafePointer<UInt32>, workers: Int, stride: Int, count n: Int,
+                                    firstWord: Int, words count: Int, signs: UnsafeMutablePointer<UInt32>,
+                                    ties: UnsafeMutablePointer<UInt32>?, tie: Int32, key: PhiloxKey, tieOffset: Int = 0,
+                                    variant: Int? = nil) {
+        precondition(workers >= 1 && workers < 1 << 31 && firstWord >= 0 && (firstWord + count) * 32 < n + 32,
+                     "bad vote")
+        precondition(tieOffset >= 0 && tieOffset % 32 == 0, "a vote chunk starts at a word")
+        if let variant { precondition(variants.contains(variant), "this CPU does not run variant \(variant)") }
+        fathom_sign_vote_bits(Int32(variant ?? -1), words, Int32(workers), UInt64(stride), UInt64(n), UInt64(firstWord),
+                              UInt64(count), signs, ties, tie, cKey(key), UInt64(tieOffset / 4))
     }
 
     /// `out[i]` for the coordinates of words `firstWord ..< firstWord + count` (out holds all n):

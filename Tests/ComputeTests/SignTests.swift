@@ -72,6 +72,50 @@ struct SignTests {
         }
     }
 
+    @Test("the vote as packed sign and tie words, decoded by the ternary unpack, is the float vote",
+          arguments: [0, 1, 31, 32, 33, 97, 1021])
+    func voteBits(_ n: Int) throws {
+        let key = PhiloxKey(seed: 5, step: 2, stream: 41)
+        for workers in [1, 2, 3, 4, 7] {
+            let words = (n + 31) / 32
+            var packed = [UInt32](repeating: 0, count: max(workers * words, 1))
+            for m in 0..<workers {
+                for i in 0..<n where key.rademacher(UInt64(1000 * m + i)) < 0 { packed[m * words + i / 32] |= 1 << UInt32(i % 32) }
+            }
+            for tie in TieRule.allCases {
+                // The chunk from word 1 on, as a rank votes it, and the whole vector.
+                for offset in n > 32 ? [0, 1] : [0] {
+                    let count = n - 32 * offset, chunkWords = (count + 31) / 32
+                    let expected = try Devices.cpu.makeBuffer(count: max(count, 1))
+                    try Devices.cpu.signVote(try Devices.cpu.upload(packed).slice(offset, packed.count - offset),
+                                             workers: workers, stride: words, into: expected.slice(0, count), tie: tie,
+                                             key: key, tieOffset: 32 * offset)
+                    let reference = try Devices.cpu.download(expected.slice(0, count))
+                    let needsTies = tie == .zero && workers % 2 == 0
+                    for device in Devices.all {
+                        let signs = try device.makeBuffer(count: max(chunkWords, 1), of: .uint32, indexBound: nil)
+                        let ties = try device.makeBuffer(count: max(chunkWords, 1), of: .uint32, indexBound: nil)
+                        try device.signVoteBits(try device.upload(packed).slice(offset, packed.count - offset),
+                                                workers: workers, stride: words, count: count,
+                                                signs: signs.slice(0, chunkWords),
+                                                ties: needsTies ? ties.slice(0, chunkWords) : nil, tie: tie, key: key,
+                                                tieOffset: 32 * offset)
+                        let out = try device.makeBuffer(count: max(count, 1))
+                        try device.signUnpack(signs.slice(0, chunkWords), ties: needsTies ? ties.slice(0, chunkWords) : nil,
+                                              into: out.slice(0, count), scale: 1)
+                        #expect(try device.download(out.slice(0, count)) == reference,
+                                "\(device.kind) n \(n) workers \(workers) tie \(tie) offset \(offset)")
+                        // Bits past the coordinates stay clear: padding decodes as +.
+                        if count % 32 != 0, count > 0 {
+                            let last = try device.download(signs.slice(chunkWords - 1, 1), as: UInt32.self)[0]
+                            #expect(last >> UInt32(count % 32) == 0, "\(device.kind) padding bits")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("coordinate-wise medians of odd and even worker counts", arguments: [1, 2, 5, 8])
     func median(_ workers: Int) throws {
         let n = 37, stride = 40

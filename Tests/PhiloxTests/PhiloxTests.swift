@@ -160,5 +160,81 @@ struct PhiloxTests {
             }
             #expect(out == unpacked, "unpack variant \(variant) n \(n)")
         }
+        // The vote as words, decoded with its ties, against the float vote; every variant.
+        for tie: Int32 in [0, 1, 2] {
+            var reference = [Float](repeating: 9, count: n)
+            var signs = [UInt32](repeating: 7, count: words), ties = [UInt32](repeating: 7, count: words)
+            packed.withUnsafeBufferPointer { p in
+                guard let p = p.baseAddress else { return }
+                reference.withUnsafeMutableBufferPointer { o in
+                    guard let o = o.baseAddress else { return }
+                    PhiloxLanes.signVote(p, workers: 4, stride: words, count: n, firstWord: 0, words: words, into: o,
+                                         tie: tie, key: key)
+                }
+            }
+            for variant in PhiloxLanes.variants {
+                var out = [Float](repeating: 9, count: n)
+                packed.withUnsafeBufferPointer { p in
+                    signs.withUnsafeMutableBufferPointer { s in
+                        ties.withUnsafeMutableBufferPointer { t in
+                            out.withUnsafeMutableBufferPointer { o in
+                                guard let p = p.baseAddress, let s = s.baseAddress, let t = t.baseAddress,
+                                      let o = o.baseAddress else { return }
+                                PhiloxLanes.signVoteBits(p, workers: 4, stride: words, count: n, firstWord: 0,
+                                                         words: words, signs: s, ties: t, tie: tie, key: key,
+                                                         variant: variant)
+                                PhiloxLanes.signUnpack(s, ties: t, count: n, firstWord: 0, words: words, into: o,
+                                                       scale: 1, variant: variant)
+                            }
+                        }
+                    }
+                }
+                #expect(out == reference, "vote bits variant \(variant) tie \(tie) n \(n)")
+            }
+        }
+    }
+
+    @Test("error feedback's passes: the scalar definition's bits on every variant, for any split of the blocks",
+          arguments: [1, 17, 4096, 4097, 10_000])
+    func errorFeedback(_ n: Int) {
+        var stream = PhiloxStream(seed: 91, stream: 3)
+        let g = (0..<n).map { _ in stream.nextUniform() - 0.5 }
+        let start = (0..<n).map { _ in stream.nextUniform() - 0.5 }
+        let block = PhiloxLanes.errorFeedbackBlock, blocks = (n + block - 1) / block
+        // The definition: p = 0.5·g + e; each block's |p| on 16 lanes (i % 16), lanes summed in order.
+        let p = zip(g, start).map { 0.5 * $0 + $1 }
+        let sums: [Float] = (0..<blocks).map { b in
+            var lanes = [Float](repeating: 0, count: 16)
+            for i in (b * block)..<min((b + 1) * block, n) { lanes[(i - b * block) % 16] += abs(p[i]) }
+            return lanes.reduce(0, +)
+        }
+        for variant in PhiloxLanes.variants {
+            for split in [blocks, 1] {
+                var memory = start, got = [Float](repeating: 0, count: blocks)
+                var out = [Float](repeating: 0, count: n)
+                memory.withUnsafeMutableBufferPointer { m in
+                    got.withUnsafeMutableBufferPointer { s in
+                        out.withUnsafeMutableBufferPointer { o in
+                            g.withUnsafeBufferPointer { x in
+                                guard let m = m.baseAddress, let s = s.baseAddress, let o = o.baseAddress,
+                                      let x = x.baseAddress else { return }
+                                var first = 0
+                                while first < blocks {
+                                    let count = min(split, blocks - first)
+                                    PhiloxLanes.errorFeedbackAccumulate(x, gamma: 0.5, memory: m, count: n,
+                                                                        firstBlock: first, blocks: count, sums: s + first,
+                                                                        variant: variant)
+                                    first += count
+                                }
+                                PhiloxLanes.errorFeedbackCompress(m, scale: 0.25, into: o, range: 0..<n, variant: variant)
+                            }
+                        }
+                    }
+                }
+                #expect(got == sums, "variant \(variant) split \(split) sums")
+                #expect(out == p.map { $0 < 0 ? -0.25 : 0.25 }, "variant \(variant) deltas")
+                #expect(memory == p.map { $0 - ($0 < 0 ? -0.25 : 0.25) }, "variant \(variant) memory")
+            }
+        }
     }
 }

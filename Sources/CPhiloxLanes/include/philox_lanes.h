@@ -40,10 +40,32 @@ void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t b
 void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
                       uint32_t *words, float noise, fathom_philox_key key);
 
-/// out[i] = −scale where bit i of `words` is set, else +scale, for the coordinates of words
+/// Coordinates per partial sum of fathom_ef_accumulate.
+#define FATHOM_EF_BLOCK 4096
+
+/// Error feedback's first pass (EF-signSGD, p = γg + e) over blocks first_block ..<
+/// first_block + blocks of FATHOM_EF_BLOCK coordinates (the last ends at n): memory[i] =
+/// gamma·g[i] + memory[i], and sums[b − first_block] = Σ|p| over block b, the same on every
+/// vector unit and for any split of the blocks.
+void fathom_ef_accumulate(int variant, const float *g, float gamma, float *memory, uint64_t n, uint64_t first_block,
+                          uint64_t blocks, float *sums);
+
+/// Error feedback's second pass over [begin, end): out[i] = Δ = (p < 0 ? −scale : scale) with
+/// p = memory[i], and memory[i] = p − Δ.
+void fathom_ef_compress(int variant, float *memory, float scale, float *out, uint64_t begin, uint64_t end);
+
+/// out[i] = −scale where bit i of `words` is set, else +scale (0 where bit i of `ties` is set;
+/// ties may be NULL), for the coordinates of words
 /// first_word ..< first_word + words_count (out is the whole vector of n values).
-void fathom_sign_unpack(int variant, const uint32_t *words, uint64_t n, uint64_t first_word, uint64_t words_count,
-                        float *out, float scale);
+void fathom_sign_unpack(int variant, const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t first_word,
+                        uint64_t words_count, float *out, float scale);
+
+/// The vote of fathom_sign_vote as words (whole-vector indices, like `out` there): bit j of
+/// signs[w] set where coordinate 32w + j votes −1; bit j of ties[w] (ties may be NULL) set where
+/// it is a tie under tie 0, its sign bit clear; plus and random ties decided into the signs.
+void fathom_sign_vote_bits(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
+                           uint64_t first_word, uint64_t words_count, uint32_t *signs, uint32_t *ties, int tie,
+                           fathom_philox_key key, uint64_t tie_block);
 
 /// out[i] for the coordinates of words first_word ..< first_word + words_count (out is the
 /// whole vector of n values): the majority of `workers` packed vectors (worker m's words at

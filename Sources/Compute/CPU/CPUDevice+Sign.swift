@@ -12,12 +12,25 @@ extension CPUDevice {
         }
     }
 
-    public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
+    public func signUnpack(_ words: BufferSlice, ties: BufferSlice?, into x: BufferSlice, scale: Float) throws {
         checkSignWords(words, count: x.count)
-        let bits = words.hostUInt32, out = x.host, n = x.count
+        if let ties { checkSignWords(ties, count: x.count) }
+        let bits = words.hostUInt32, tieBits = ties?.hostUInt32, out = x.host, n = x.count
         parallelChunks((n + 31) / 32, minimumPerChunk: 1024, alignment: 1) { range in
-            PhiloxLanes.signUnpack(bits, count: n, firstWord: range.lowerBound, words: range.count, into: out,
-                                   scale: scale)
+            PhiloxLanes.signUnpack(bits, ties: tieBits, count: n, firstWord: range.lowerBound, words: range.count,
+                                   into: out, scale: scale)
+        }
+    }
+
+    public func signVoteBits(_ words: BufferSlice, workers: Int, stride: Int, count n: Int, signs: BufferSlice,
+                             ties: BufferSlice?, tie: TieRule, key: PhiloxKey, tieOffset: Int) throws {
+        checkVoteBits(words, workers: workers, stride: stride, count: n, signs: signs, ties: ties, tie: tie,
+                      tieOffset: tieOffset)
+        let bits = words.hostUInt32, signBits = signs.hostUInt32, tieBits = ties?.hostUInt32
+        parallelChunks((n + 31) / 32, minimumPerChunk: 512, alignment: 1) { range in
+            PhiloxLanes.signVoteBits(bits, workers: workers, stride: stride, count: n, firstWord: range.lowerBound,
+                                     words: range.count, signs: signBits, ties: tieBits, tie: tie.rawValue, key: key,
+                                     tieOffset: tieOffset)
         }
     }
 
@@ -41,19 +54,22 @@ extension CPUDevice {
         checkSameCount(g, out, "error feedback")
         precondition(norm.count >= 1, "error feedback needs one float of workspace")
         let gradient = g.host, memory = e.host, result = out.host, n = g.count
-        var sum: Float = 0
-        for i in 0..<n {
-            let p = gamma * gradient[i] + memory[i]
-            memory[i] = p
-            sum += abs(p)
+        // ‖p‖₁ from fixed blocks' partial sums, added in block order: the same on any core count.
+        let block = PhiloxLanes.errorFeedbackBlock, blocks = (n + block - 1) / block
+        var sums = [Float](repeating: 0, count: blocks)
+        sums.withUnsafeMutableBufferPointer { partial in
+            guard let partial = partial.baseAddress else { return }
+            parallelChunks(blocks, minimumPerChunk: 4, alignment: 1) { range in
+                PhiloxLanes.errorFeedbackAccumulate(gradient, gamma: gamma, memory: memory, count: n,
+                                                    firstBlock: range.lowerBound, blocks: range.count,
+                                                    sums: partial + range.lowerBound)
+            }
         }
+        let sum = sums.reduce(0, +)
         norm.host[0] = sum
         let scale = sum / Float(max(n, 1))
-        for i in 0..<n {
-            let p = memory[i]
-            let delta = p < 0 ? -scale : scale
-            result[i] = delta
-            memory[i] = p - delta
+        parallelChunks(n) { range in
+            PhiloxLanes.errorFeedbackCompress(memory, scale: scale, into: result, range: range)
         }
     }
 

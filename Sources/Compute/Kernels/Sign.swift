@@ -4,7 +4,8 @@ extension KernelFamily {
     /// `Kernels/sign.cl`: 1-bit sign packing (with noise), unpacking, the majority vote and the
     /// coordinate-wise median, for signSGD, noisy signSGD and medianSGD.
     public static let sign = KernelFamily(
-        name: "sign", preludes: ["philox"], functions: ["sign_pack", "sign_unpack", "sign_vote", "coordinate_median", "ef_accumulate", "ef_compress"],
+        name: "sign", preludes: ["philox"], functions: ["sign_pack", "sign_unpack", "sign_vote", "sign_vote_bits", "coordinate_median", "ef_accumulate",
+                                                   "ef_compress"],
         knobs: [TuningKnob("MEDIAN_MAX_WORKERS", 64, .positive, "the most worker vectors a median takes"),
                 TuningKnob("EF_GROUP", 256, .powerOfTwo, "work-items of the error-feedback norm reduction")])
 }
@@ -21,9 +22,25 @@ extension KernelDevice {
                          [.int(x.count), .slice(x), .uint32s(words), .float(noise)] + keyArguments(key))
     }
 
-    public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
+    public func signUnpack(_ words: BufferSlice, ties: BufferSlice?, into x: BufferSlice, scale: Float) throws {
         checkSignWords(words, count: x.count)
-        try launchLinear("sign", "sign_unpack", count: x.count, [.int(x.count), .uint32s(words), .slice(x), .float(scale)])
+        if let ties { checkSignWords(ties, count: x.count) }
+        // Without ties the kernel reads none; the sign words stand in for the argument.
+        try launchLinear("sign", "sign_unpack", count: x.count,
+                         [.int(x.count), .uint32s(words), .uint32s(ties ?? words), .int(ties == nil ? 0 : 1), .slice(x),
+                          .float(scale)])
+    }
+
+    public func signVoteBits(_ words: BufferSlice, workers: Int, stride: Int, count n: Int, signs: BufferSlice,
+                             ties: BufferSlice?, tie: TieRule, key: PhiloxKey, tieOffset: Int) throws {
+        checkVoteBits(words, workers: workers, stride: stride, count: n, signs: signs, ties: ties, tie: tie,
+                      tieOffset: tieOffset)
+        let tieBlock = UInt64(tieOffset / 4)
+        try launchLinear("sign", "sign_vote_bits", count: (n + 31) / 32,
+                         [.int(n), .int(workers), .uint32s(words), .int(stride), .uint32s(signs),
+                          .uint32s(ties ?? signs), .int(ties == nil ? 0 : 1), .int(Int(tie.rawValue))]
+                             + keyArguments(key)
+                             + [.uint(UInt32(truncatingIfNeeded: tieBlock)), .uint(UInt32(truncatingIfNeeded: tieBlock >> 32))])
     }
 
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
