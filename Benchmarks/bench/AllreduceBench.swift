@@ -154,7 +154,7 @@ struct AllreduceBench: ParsableCommand {
             o.add("length", n)
             o.add("ranks", ranks)
             o.add("scheme", scheme)
-            o.add("bytes_per_rank", bytes)
+            o.add("bytes_per_rank", Int(bytes.rounded()))
             o.add("ms_median", seconds * 1e3)
             o.add("ms_outside_collectives", outside * 1e3)
             for (index, link) in projected.enumerated() {

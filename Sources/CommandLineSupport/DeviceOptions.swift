@@ -12,12 +12,15 @@ public struct DeviceOptions: ParsableArguments {
     /// Options with their defaults, as the argument parser requires.
     public init() {}
 
-    /// Opens the device; with `auto`, says on stderr which one it chose.
+    /// Opens the device; with `auto`, says on stderr which one it chose (rank 0 alone under MPI).
+    /// Under an MPI launcher it joins the job's world first, so that ranks sharing a machine
+    /// share its cores before the device starts.
     /// - Throws: `ComputeError.noGPU`, `.noCUDADevice` or `.noOpenCLDevice` when the requested kind is missing,
-    ///   or another `ComputeError` when it cannot be initialised.
+    ///   or another `ComputeError` when it cannot be initialised; `CommandFailure` when MPI cannot start.
     public func open() throws -> any Device {
+        let world = try ProcessWorld.communicator()
         let opened = try makeDevice(device)
-        if device == .auto { Console.error("device: auto chose \(opened.kind.rawValue): \(opened.name)") }
+        if device == .auto && world.rank == 0 { Console.error("device: auto chose \(opened.kind.rawValue): \(opened.name)") }
         return opened
     }
 }

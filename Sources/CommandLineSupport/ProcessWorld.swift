@@ -1,14 +1,18 @@
+import Compute
 import Distributed
 
 /// The ranks this process trains with: MPI's world when an MPI launcher started it (`mpirun`,
 /// `mpiexec`, `srun`), else the process alone. Joined once, on first use.
 public enum ProcessWorld {
-    /// The communicator of the run.
+    /// The communicator of the run. Joining an MPI world shares this machine's cores among its
+    /// ranks here (`CPUThreads`), before any device work.
     /// - Throws: `CommandFailure` (exit 69) when the launcher's MPI cannot be initialised.
     public static func communicator() throws -> any Communicator {
         guard MPICommunicator.isLaunchedByMPI else { return single }
         do {
-            return try MPICommunicator.world()
+            let world = try MPICommunicator.world()
+            CPUThreads.limit(to: max(1, CPUThreads.cores / world.localSize))
+            return world
         } catch {
             throw CommandFailure("cannot join the MPI job: \(error)", status: ExitStatus.unavailable)
         }

@@ -194,7 +194,8 @@ public struct SupervisedRun {
                          + "batch \(options.batchSize), seed \(config.seed)")
             if group.isDistributed {
                 Console.line("ranks: \(world.size) over \(world.transport), \(group.workersPerRank) worker"
-                             + (group.workersPerRank == 1 ? "" : "s") + " each")
+                             + (group.workersPerRank == 1 ? "" : "s") + " each, \(CPUThreads.count) CPU thread"
+                             + (CPUThreads.count == 1 ? "" : "s") + " per rank")
             }
             if sampling != .shuffle || workers > 1 || options.maxPhysicalBatch != nil {
                 Console.line("step: \(samplers[0])" + (workers > 1 ? " on each of \(workers) workers "

@@ -11,6 +11,8 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     public let transport: String
+    /// Ranks of the world on this rank's machine (this one included).
+    public let localSize: Int
 
     /// The world communicator; MPI is initialised on first use (once per process).
     /// - Throws: `CommunicatorError.mpi` when `MPI_Init_thread` fails.
@@ -23,7 +25,10 @@ public final class MPICommunicator: Communicator {
         // "MPICH Version:\t4.0.2", "Open MPI v4.1.4, package: ...": the name and the version.
         let text = String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).filter { $0 != "Version:" }
-        let world = MPICommunicator(rank: Int(rank), size: Int(size), transport: words.prefix(3).joined(separator: " "))
+        var local: Int32 = 1
+        try check(fathom_mpi_local_size(&local), "MPI_Comm_split_type")
+        let world = MPICommunicator(rank: Int(rank), size: Int(size), transport: words.prefix(3).joined(separator: " "),
+                                    localSize: Int(local))
         shared.value = world
         return world
     }
@@ -35,10 +40,11 @@ public final class MPICommunicator: Communicator {
         return launcherVariables.contains { getenv($0) != nil }
     }
 
-    private init(rank: Int, size: Int, transport: String) {
+    private init(rank: Int, size: Int, transport: String, localSize: Int) {
         self.rank = rank
         self.size = size
         self.transport = transport
+        self.localSize = localSize
     }
 
     /// Ends MPI in this process after every rank has arrived (call once, at a normal exit).

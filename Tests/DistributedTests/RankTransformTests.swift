@@ -113,4 +113,52 @@ struct RankTransformTests {
             #expect(again == expected)
         }
     }
+
+    /// The paper's 1-D counterexample (Chen et al., NeurIPS 2020): worker i holds
+    /// f_i(x) = (x − a_i)²/2, a = (1, 2, 10), here one worker per rank of 3; 64 copies of x. The
+    /// mean of x over the last quarter of `steps` steps.
+    static func counterexample(steps: Int, lr: Float,
+                               _ make: @escaping @Sendable (any Device, WorkerGroup) -> any GradientTransform) throws -> [Double] {
+        try onRanks(3) { communicator in
+            let device = CPUDevice(), copies = 64, target: Float = [1, 2, 10][communicator.rank]
+            let transform = make(device, WorkerGroup(communicator: communicator, workersPerRank: 1))
+            let x = try device.upload([Float](repeating: 0, count: copies))
+            let slot = try device.makeBuffer(count: copies), result = try device.makeBuffer(count: copies)
+            var sum = 0.0, counted = 0
+            for step in 0..<steps {
+                try device.write([Float](repeating: -target, count: copies), to: slot.whole)
+                try device.axpby(alpha: 1, x: x.whole, beta: 1, y: slot.whole)
+                try transform.apply(WorkerGradients(slots: slot.whole, workers: 1, parameterCount: copies,
+                                                    result: result.whole, scale: 1), step: step)
+                try device.axpby(alpha: -lr, x: result.whole, beta: 1, y: x.whole)
+                if step >= steps * 3 / 4 {
+                    sum += try device.download(x.whole).reduce(0) { $0 + Double($1) }
+                    counted += copies
+                }
+            }
+            return sum / Double(counted)
+        }
+    }
+
+    @Test("the counterexample across 3 ranks: plain vote and median stall near 2, with noise they reach 13/3")
+    func counterexampleOnRanks() throws {
+        let plain = try Self.counterexample(steps: 800, lr: 0.01) {
+            SignVote(device: $0, noise: .fixed(0), tie: .zero, seed: 1, tensorSizes: [], group: $1)
+        }
+        let noisy = try Self.counterexample(steps: 4000, lr: 0.01) {
+            SignVote(device: $0, noise: .fixed(12), tie: .zero, seed: 1, tensorSizes: [], group: $1)
+        }
+        let median = try Self.counterexample(steps: 800, lr: 0.05) {
+            CoordinateMedian(device: $0, noise: .fixed(0), seed: 1, tensorSizes: [], group: $1)
+        }
+        let noisyMedian = try Self.counterexample(steps: 4000, lr: 0.005) {
+            CoordinateMedian(device: $0, noise: .fixed(12), seed: 1, tensorSizes: [], group: $1)
+        }
+        for (name, values, target) in [("vote", plain, 2.0), ("noisy vote", noisy, 13.0 / 3), ("median", median, 2.0),
+                                       ("noisy median", noisyMedian, 13.0 / 3)] {
+            // Every rank holds the same x.
+            #expect(Set(values).count == 1, "\(name): ranks disagree \(values)")
+            #expect(abs(values[0] - target) < (target == 2 ? 0.05 : 0.35), "\(name) at \(values[0])")
+        }
+    }
 }

@@ -74,11 +74,27 @@ struct BenchCommandTests {
         let result = run("bench", ["sign", "--device", "cpu,opencl", "--lengths", "1031", "--repeats", "2", "--json"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == 10 && lines.allSatisfy { $0.contains("\"validated\":true") }, "\(result.stdout)")
-        for name in ["pack", "noisy_pack", "vote_of_8", "error_feedback"] {
+        #expect(lines.count == 14 && lines.allSatisfy { $0.contains("\"validated\":true") }, "\(result.stdout)")
+        for name in ["pack", "noisy_pack", "vote_of_8", "vote_bits_8", "unpack_ternary", "error_feedback"] {
             #expect(lines.filter { $0.contains("\"backend\":\"\(name)\"") && $0.contains("\"of_copy\":") }.count == 2, "\(name)")
         }
         #expect(run("bench", ["sign", "--lengths", "0"]).status == 64)
+    }
+
+    @Test("allreduce under mpirun: fp32 against the vote, validated, bytes as the schemes predict; alone it is a usage error")
+    func allreduce() {
+        let result = runMPI(2, "bench", ["allreduce", "--lengths", "1000,4099", "--repeats", "2", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        // Rank 0 alone reports: fp32 and the two tie rules at each length.
+        #expect(lines.count == 6 && lines.allSatisfy { $0.contains("\"validated\":true") }, "\(result.stdout)")
+        // 2 ranks, d = 4099: fp32 sends 2·(1/2)·4d bytes; the vote one chunk of ⌈129/2⌉ = 65 words each
+        // phase, and a tie word per sign word under tie zero.
+        let d4099 = lines.filter { $0.contains("\"length\":4099") }
+        #expect(d4099.contains { $0.contains("fp32") && $0.contains("\"bytes_per_rank\":16396") })
+        #expect(d4099.contains { $0.contains("tie zero") && $0.contains("\"bytes_per_rank\":780") })
+        #expect(d4099.contains { $0.contains("tie random") && $0.contains("\"bytes_per_rank\":520") })
+        #expect(run("bench", ["allreduce"]).status == 64)
     }
 
     @Test("compile builds every family for OpenCL and, through NVRTC, for CUDA without a GPU")

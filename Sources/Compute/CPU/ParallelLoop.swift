@@ -6,7 +6,7 @@ import Dispatch
 /// `body(range)` must only touch indices in its range.
 func parallelChunks(_ count: Int, minimumPerChunk: Int = 1 << 16, alignment: Int = 16,
                     _ body: (Range<Int>) -> Void) {
-    let chunks = min(cpuCoreCount, count / minimumPerChunk)
+    let chunks = min(CPUThreads.count, count / minimumPerChunk)
     guard chunks > 1 else {
         body(0..<count)
         return
@@ -30,13 +30,6 @@ func parallelSamples(_ batch: Int, floatsPerSample: Int, _ body: (Range<Int>) ->
     parallelChunks(batch, minimumPerChunk: max(1, (1 << 16) / max(floatsPerSample, 1)), alignment: 1, body)
 }
 
-private let cpuCoreCount: Int = {
-    #if canImport(Glibc)
-    return max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
-    #else
-    return 1
-    #endif
-}()
 
 #if canImport(Glibc)
 import Glibc
