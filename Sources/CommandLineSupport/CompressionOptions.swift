@@ -76,7 +76,10 @@ public struct CompressionOptions: ParsableArguments {
         case .median:
             return feedback + [CoordinateMedian(device: device, noise: noise, seed: seed, tensorSizes: tensorSizes,
                                                 group: group)]
-        case .mean: return feedback + [WorkerMean(device: device, group: group)]
+        case .mean:
+            // EF-signSGD's Δ are scaled signs: across ranks they travel as sign words and a scale.
+            return feedback + [errorFeedback ? ScaledSignMean(device: device, group: group)
+                                             : WorkerMean(device: device, group: group)]
         }
     }
 }

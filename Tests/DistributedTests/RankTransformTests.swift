@@ -86,6 +86,42 @@ struct RankTransformTests {
         }
     }
 
+    @Test("EF-signSGD across ranks: scaled signs as sign words and a scale, the one process's mean", arguments: lengths)
+    func scaledSigns(_ length: Int) throws {
+        for ranks in [2, 3] {
+            // Two steps, so the second sends what the first's memories left.
+            let results = try onRanks(ranks) { communicator -> ([Float], Int) in
+                let device = CPUDevice()
+                let group = WorkerGroup(communicator: communicator, workersPerRank: 1)
+                let feedback = ErrorFeedback(device: device, group: group), mean = ScaledSignMean(device: device, group: group)
+                let slot = try device.makeBuffer(count: length), result = try device.makeBuffer(count: length)
+                for step in 0..<2 {
+                    try device.write(Self.gradient(communicator.rank + 7 * step, length: length), to: slot.whole)
+                    let gradients = WorkerGradients(slots: slot.whole, workers: 1, parameterCount: length,
+                                                    result: result.whole, scale: 1)
+                    try feedback.apply(gradients, step: step)
+                    try mean.apply(gradients, step: step)
+                }
+                return (try device.download(result.whole), mean.bytesSent)
+            }
+            let device = CPUDevice()
+            let feedback = ErrorFeedback(device: device), mean = WorkerMean(device: device)
+            let slots = try device.makeBuffer(count: ranks * length), result = try device.makeBuffer(count: length)
+            for step in 0..<2 {
+                try device.write((0..<ranks).flatMap { Self.gradient($0 + 7 * step, length: length) }, to: slots.whole)
+                let gradients = WorkerGradients(slots: slots.whole, workers: ranks, parameterCount: length,
+                                                result: result.whole, scale: 1)
+                try feedback.apply(gradients, step: step)
+                try mean.apply(gradients, step: step)
+            }
+            let expected = try device.download(result.whole)
+            for (got, sent) in results {
+                #expect(got == expected, "\(ranks) ranks, length \(length)")
+                #expect(sent == 2 * (ranks - 1) * ((length + 31) / 32 + 1) * 4)
+            }
+        }
+    }
+
     @Test("worker state: every rank's part gathered in worker order, and each rank restores its own")
     func workerState() throws {
         let length = 37

@@ -50,6 +50,7 @@ struct MPICommandTests {
               ["signsgd", "--device", "cpu", "--vote", "median", "--noise", "adaptive", "--workers", "4"],
               ["signsgd", "--device", "cpu", "--vote", "majority", "--error-feedback", "--signum", "0.9"],
               ["signsgd", "--device", "cpu", "--vote", "mean"],
+              ["signsgd", "--device", "cpu", "--vote", "mean", "--error-feedback", "--workers", "4"],
               ["signsgd", "--device", "opencl", "--vote", "majority", "--noise", "adaptive", "--partition", "by-class:5"],
               ["sgd", "--device", "cpu", "--optimizer", "adam"],
           ])
