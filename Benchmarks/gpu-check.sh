@@ -9,7 +9,9 @@
 # every kernel family on each GPU runtime against the CPU (the Philox fills bit for bit), times
 # matmul on each beside CLBlast (OpenCL) and cuBLAS FP32 (CUDA, TF32 off), sweeps the matmul
 # tiles on CUDA, times a training step and the zeroth-order kernels and step (bench zo), trains
-# mlp:512,256 for 3 epochs on each runtime, trains logreg by ZO-SGD, and attacks the trained mlp.
+# mlp:512,256 for 3 epochs on each runtime, trains logreg by ZO-SGD, times the sign kernels, runs
+# the signSGD MNIST-5k reproduction on CUDA (one process; no MPI launcher on that machine), and
+# attacks the trained mlp.
 # Each step writes JSON lines under $OUT (or ./gpu-results) and goes on when one fails.
 set -u
 out=${OUT:-gpu-results}
@@ -42,6 +44,10 @@ step dp 120 bash .gpu/run .gpu/bench dp --device gpu,cuda --repeats 10 --json
 step train-dp 60 bash .gpu/run .gpu/train dp-sgd --device cuda --target-epsilon 3 --epochs 5 --json
 step zo 90 bash .gpu/run .gpu/bench zo --device gpu,cuda --repeats 20 --json
 step train-zo 60 bash .gpu/run .gpu/train zo --device cuda --model logreg --epochs 20 --json
+step sign 60 bash .gpu/run .gpu/bench sign --device gpu,cuda,cpu --repeats 20 --json
+step train-signsgd 90 bash .gpu/run .gpu/train signsgd --device cuda --model mlp:128 --scale unit --workers 10 \
+  --partition by-class:1 --batch-size full --optimizer sgd --lr 0.01 --weight-decay 0 --schedule constant \
+  --epochs 1500 --noise adaptive --json
 step attack 60 bash .gpu/run .gpu/attack --device cuda --checkpoint "$out/mlp.ckpt" --images 50 --iterations 1000 --json
 echo "== done in $(($(date +%s) - start)) s" >&2
 grep -h '"validated":false\|"compiled":false' "$out"/*.jsonl >&2 && echo "SOME RESULTS FAILED VALIDATION" >&2

@@ -14,12 +14,13 @@ public struct DeviceOptions: ParsableArguments {
 
     /// Opens the device; with `auto`, says on stderr which one it chose (rank 0 alone under MPI).
     /// Under an MPI launcher it joins the job's world first, so that ranks sharing a machine
-    /// share its cores before the device starts.
+    /// share its cores before the device starts, and each rank takes the machine's GPU of its
+    /// local rank (modulo their count).
     /// - Throws: `ComputeError.noGPU`, `.noCUDADevice` or `.noOpenCLDevice` when the requested kind is missing,
     ///   or another `ComputeError` when it cannot be initialised; `CommandFailure` when MPI cannot start.
     public func open() throws -> any Device {
         let world = try ProcessWorld.communicator()
-        let opened = try makeDevice(device)
+        let opened = try makeDevice(device, index: ProcessWorld.localRank)
         if device == .auto && world.rank == 0 { Console.error("device: auto chose \(opened.kind.rawValue): \(opened.name)") }
         return opened
     }

@@ -18,6 +18,12 @@ public enum ProcessWorld {
         }
     }
 
+    /// This process's index among the ranks on its machine (0 without MPI): the GPU it opens.
+    public static var localRank: Int {
+        guard MPICommunicator.isLaunchedByMPI, let world = try? MPICommunicator.world() else { return 0 }
+        return world.localRank
+    }
+
     /// Whether other ranks take part: an MPI world of more than one process.
     public static var isDistributed: Bool {
         guard MPICommunicator.isLaunchedByMPI, let world = try? MPICommunicator.world() else { return false }

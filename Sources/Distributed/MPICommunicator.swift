@@ -13,6 +13,8 @@ public final class MPICommunicator: Communicator {
     public let transport: String
     /// Ranks of the world on this rank's machine (this one included).
     public let localSize: Int
+    /// This rank's index among them (0 ..< `localSize`): which of the machine's GPUs it takes.
+    public let localRank: Int
 
     /// The world communicator; MPI is initialised on first use (once per process).
     /// - Throws: `CommunicatorError.mpi` when `MPI_Init_thread` fails.
@@ -25,10 +27,10 @@ public final class MPICommunicator: Communicator {
         // "MPICH Version:\t4.0.2", "Open MPI v4.1.4, package: ...": the name and the version.
         let text = String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).filter { $0 != "Version:" }
-        var local: Int32 = 1
-        try check(fathom_mpi_local_size(&local), "MPI_Comm_split_type")
+        var localRank: Int32 = 0, localSize: Int32 = 1
+        try check(fathom_mpi_local(&localRank, &localSize), "MPI_Comm_split_type")
         let world = MPICommunicator(rank: Int(rank), size: Int(size), transport: words.prefix(3).joined(separator: " "),
-                                    localSize: Int(local))
+                                    localRank: Int(localRank), localSize: Int(localSize))
         shared.value = world
         return world
     }
@@ -40,10 +42,11 @@ public final class MPICommunicator: Communicator {
         return launcherVariables.contains { getenv($0) != nil }
     }
 
-    private init(rank: Int, size: Int, transport: String, localSize: Int) {
+    private init(rank: Int, size: Int, transport: String, localRank: Int, localSize: Int) {
         self.rank = rank
         self.size = size
         self.transport = transport
+        self.localRank = localRank
         self.localSize = localSize
     }
 

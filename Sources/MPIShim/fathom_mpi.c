@@ -28,11 +28,12 @@ int fathom_mpi_init(int *rank, int *size) {
     return MPI_Comm_size(MPI_COMM_WORLD, size);
 }
 
-int fathom_mpi_local_size(int *size) {
+int fathom_mpi_local(int *rank, int *size) {
     MPI_Comm local;
     int status = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
     if (status != MPI_SUCCESS) return status;
-    status = MPI_Comm_size(local, size);
+    status = MPI_Comm_rank(local, rank);
+    if (status == MPI_SUCCESS) status = MPI_Comm_size(local, size);
     MPI_Comm_free(&local);
     return status;
 }

@@ -14,8 +14,8 @@ enum { FATHOM_MPI_SUM = 0, FATHOM_MPI_MAX = 1, FATHOM_MPI_MIN = 2 };
 /// MPI_Init_thread (funneled) and the world's rank and size; stdout line-buffered again (MPICH
 /// makes it unbuffered, which splits lines of different ranks).
 int fathom_mpi_init(int *rank, int *size);
-/// Ranks of the world on this rank's machine (MPI_COMM_TYPE_SHARED), through `size`.
-int fathom_mpi_local_size(int *size);
+/// This rank's index among the world's ranks on its machine (MPI_COMM_TYPE_SHARED), and their count.
+int fathom_mpi_local(int *rank, int *size);
 /// Whether MPI_Init has run and MPI_Finalize has not.
 int fathom_mpi_is_active(void);
 int fathom_mpi_finalize(void);
