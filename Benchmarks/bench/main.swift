@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 
 /// `bench`: validated timings of kernels and training steps, backends side by side.
 struct Bench: ParsableCommand {
@@ -8,4 +9,4 @@ struct Bench: ParsableCommand {
         subcommands: [MatmulBench.self, StepBench.self, DPBench.self, SignBench.self, AllreduceBench.self, KernelsBench.self, ZOBench.self, CompileBench.self])
 }
 
-Bench.main()
+CommandMain.run(Bench.self)

@@ -114,4 +114,4 @@ struct ZO: ParsableCommand {
     }
 }
 
-Train.main()
+CommandMain.run(Train.self)

@@ -97,6 +97,17 @@ struct MPICommandTests {
         #expect(result.stderr.contains("rank 1's command line differs from rank 0's"), "\(result.stderr)")
     }
 
+    @Test("a rank whose command line does not parse ends the job with its usage error, exit 64, no hang")
+    func usageErrorOnOneRank() {
+        let (_, path) = Self.dataFile()
+        let train = buildDirectory + "/train"
+        let common = "signsgd --device cpu --data '\(path)' --epochs 2 --model mlp:8"
+        let launch = mpiLauncher.joined(separator: " ")
+        let result = runShell("timeout 60 \(launch) -n 1 '\(train)' \(common) : -n 1 '\(train)' \(common) --tie coin")
+        #expect(result.status == 64, "status \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("train: rank 1: Error: The value 'coin' is invalid for '--tie"), "\(result.stderr)")
+    }
+
     @Test("killing one rank of two ends the job within 30 s, non-zero")
     func deadRank() throws {
         let directory = temporaryDirectory()
