@@ -37,40 +37,62 @@ __kernel void sign_unpack(const int n, __global const uint *words, const int off
     x[offX + i] = hasTies && ((ties[offTies + i / 32] >> (i % 32)) & 1u) ? 0.0f : v;
 }
 
-// The majority vote of M packed sign vectors (worker m's words at offWords + m·stride):
-// out[i] = +1 when more workers sent + than −, −1 for the reverse, and for a tie (even M) 0
-// (tie 0: no update), +1 (tie 1, the reference codes' convention) or ±1 from the shared Philox
-// stream (tie 2: unbiased; coordinate i draws word 4·tieBlock + i, so a chunk of a longer
-// vector draws the whole vector's words). One work-item per word of 32 coordinates.
+// The vote of word w of M packed sign vectors (worker m's words at offWords + m·stride): bit b
+// of the result's `negative` set where coordinate 32w + b has more − than + signs, of `tied`
+// where the two are equal; each worker's word is read once. Ties under tie 1 (+1) are left
+// positive; under tie 2 they are drawn from the shared stream (coordinate i takes word
+// 4·tieBlock + i: a chunk of a longer vector draws the whole vector's words) into `negative`;
+// under tie 0 they stay in `tied`. Bits past n are clear.
+typedef struct { uint negative, tied; } vote_bits;
+
+static vote_bits vote_word(const int n, const int workers, __global const uint *words, const int offWords,
+                           const int stride, const int w, const int tie, const uint seedLo, const uint seedHi,
+                           const uint step, const uint stream, const ulong tieBlock) {
+    int counts[32];
+    for (int b = 0; b < 32; b++) counts[b] = 0;
+    for (int m = 0; m < workers; m++) {
+        const uint word = words[offWords + (long)m * stride + w];
+        for (int b = 0; b < 32; b++) counts[b] += (word >> b) & 1u;
+    }
+    vote_bits r;
+    r.negative = 0;
+    r.tied = 0;
+    for (int b = 0; b < 32; b++) {
+        const int i = w * 32 + b;
+        if (i >= n) break;
+        const int negative = counts[b], positive = workers - negative;
+        if (negative > positive) r.negative |= 1u << b;
+        if (negative != positive) continue;
+        if (tie == 0) r.tied |= 1u << b;
+        else if (tie == 2) {
+            const philox_block draw = philox_stream_block(seedLo, seedHi, step, stream, tieBlock + (ulong)i / 4);
+            if (philox_rademacher(philox_word(draw, i % 4)) < 0.0f) r.negative |= 1u << b;
+        }
+    }
+    return r;
+}
+
+// The majority vote: out[i] = +1 when more workers sent + than −, −1 for the reverse, and for a
+// tie (even M) 0 (tie 0: no update), +1 (tie 1, the reference codes' convention) or ±1 from the
+// shared Philox stream (tie 2: unbiased). One work-item per word of 32 coordinates.
 __kernel void sign_vote(const int n, const int workers, __global const uint *words, const int offWords,
                         const int stride, __global float *out, const int offOut, const int tie,
                         const uint seedLo, const uint seedHi, const uint step, const uint stream,
                         const uint tieBlockLo, const uint tieBlockHi) {
     const int w = get_global_id(0);
     if ((long)w * 32 >= n) return;
+    const vote_bits v = vote_word(n, workers, words, offWords, stride, w, tie, seedLo, seedHi, step, stream,
+                                  ((ulong)tieBlockHi << 32) | tieBlockLo);
     for (int b = 0; b < 32; b++) {
         const int i = w * 32 + b;
         if (i >= n) break;
-        int negative = 0;
-        for (int m = 0; m < workers; m++) negative += (words[offWords + m * stride + w] >> b) & 1u;
-        const int positive = workers - negative;
-        float v = positive > negative ? 1.0f : (negative > positive ? -1.0f : 0.0f);
-        if (positive == negative) {
-            if (tie == 1) v = 1.0f;
-            else if (tie == 2) {
-                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream,
-                                                             (((ulong)tieBlockHi << 32) | tieBlockLo) + (ulong)i / 4);
-                v = philox_rademacher(philox_word(r, i % 4));
-            }
-        }
-        out[offOut + i] = v;
+        out[offOut + i] = ((v.tied >> b) & 1u) ? 0.0f : (((v.negative >> b) & 1u) ? -1.0f : 1.0f);
     }
 }
 
-// The vote of sign_vote as packed words, what a rank sends of its chunk: bit b of signs[w] set
-// where coordinate 32w + b votes −1, and (hasTies) bit b of ties[w] set where it is a tie under
-// tie 0 (its sign bit clear). Ties under tie 1 (+1) and tie 2 (drawn as in sign_vote) go into
-// the sign bits. One work-item per word.
+// The vote as packed words, what a rank sends of its chunk: signs[w] = the negative bits,
+// and (hasTies) ties[w] = the ties that give 0 (tie 0; their sign bits clear). One work-item
+// per word.
 __kernel void sign_vote_bits(const int n, const int workers, __global const uint *words, const int offWords,
                              const int stride, __global uint *signs, const int offSigns,
                              __global uint *ties, const int offTies, const int hasTies, const int tie,
@@ -78,26 +100,10 @@ __kernel void sign_vote_bits(const int n, const int workers, __global const uint
                              const uint tieBlockLo, const uint tieBlockHi) {
     const int w = get_global_id(0);
     if ((long)w * 32 >= n) return;
-    uint negativeBits = 0, tieBits = 0;
-    for (int b = 0; b < 32; b++) {
-        const int i = w * 32 + b;
-        if (i >= n) break;
-        int negative = 0;
-        for (int m = 0; m < workers; m++) negative += (words[offWords + m * stride + w] >> b) & 1u;
-        const int positive = workers - negative;
-        int isNegative = negative > positive;
-        if (positive == negative) {
-            if (tie == 0) tieBits |= 1u << b;
-            else if (tie == 2) {
-                const philox_block r = philox_stream_block(seedLo, seedHi, step, stream,
-                                                             (((ulong)tieBlockHi << 32) | tieBlockLo) + (ulong)i / 4);
-                isNegative = philox_rademacher(philox_word(r, i % 4)) < 0.0f;
-            }
-        }
-        if (isNegative) negativeBits |= 1u << b;
-    }
-    signs[offSigns + w] = negativeBits;
-    if (hasTies) ties[offTies + w] = tieBits;
+    const vote_bits v = vote_word(n, workers, words, offWords, stride, w, tie, seedLo, seedHi, step, stream,
+                                  ((ulong)tieBlockHi << 32) | tieBlockLo);
+    signs[offSigns + w] = v.negative;
+    if (hasTies) ties[offTies + w] = v.tied;
 }
 
 #ifndef MEDIAN_MAX_WORKERS

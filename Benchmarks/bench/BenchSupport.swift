@@ -118,7 +118,7 @@ func parseDevices(_ text: String, tuning: TuningOptions) throws -> [any Device] 
             throw CommandFailure("unknown device '\(part)' (expected gpu, cuda, cpu, opencl or auto)", status: 64)
         }
         let device = try makeDevice(kind, kernelDefines: defines, index: ProcessWorld.localRank)
-        if kind == .auto { Console.error("device: auto chose \(device.kind.rawValue): \(device.name)") }
+        if kind == .auto && !Console.isQuiet { Console.error("device: auto chose \(device.kind.rawValue): \(device.name)") }
         if let kernels = device as? KernelDevice { try kernels.compileAllKernels() }
         devices.append(device)
     }

@@ -10,6 +10,8 @@ import Glibc
 /// line instead of leaving the others waiting in `MPI_Init` forever. Alone it is
 /// `Command.main()`.
 public enum CommandMain {
+    /// Parses the process's arguments as `command`, runs it and exits: 0 after a run, the
+    /// parse error's status otherwise (under MPI, for every rank of the job).
     public static func run<Command: ParsableCommand>(_ command: Command.Type) -> Never {
         let name = Command.configuration.commandName ?? "fathom"
         let world: any Communicator

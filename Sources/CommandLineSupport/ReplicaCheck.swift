@@ -9,8 +9,10 @@ import Distributed
 struct ReplicaCheck {
     let group: WorkerGroup
 
-    /// Throws when any rank's arguments, training data or initial parameters differ from rank 0's.
-    func compareConfiguration(arguments: [String], data: Dataset, parameters: [Float]) throws {
+    /// Throws when any rank's arguments, device kind, training data or initial parameters differ
+    /// from rank 0's (`--device auto` can open a GPU on one machine and the CPU on another,
+    /// whose arithmetic differs).
+    func compareConfiguration(arguments: [String], device: String, data: Dataset, parameters: [Float]) throws {
         var labels = Digest()
         for label in data.labels { labels.add(UInt32(bitPattern: label)) }
         // A strided sample of the features: a different file or scaling changes most of them.
@@ -24,6 +26,7 @@ struct ReplicaCheck {
         features.add(UInt32(truncatingIfNeeded: values.count))
         let items: [(String, UInt64)] = [
             ("command line", Digest.of(arguments.joined(separator: "\u{1F}").utf8.map { UInt32($0) })),
+            ("device kind (\(device))", Digest.of(device.utf8.map { UInt32($0) })),
             ("training data", labels.value ^ features.value &* 31),
             ("initial parameters (seed or model)", Digest.of(parameters.map(\.bitPattern))),
         ]

@@ -120,7 +120,8 @@ public struct SupervisedRun {
                               training: selfUpdating == nil)
         let replicas = ReplicaCheck(group: group)
         if group.isDistributed {
-            try replicas.compareConfiguration(arguments: Array(CommandLine.arguments.dropFirst()), data: trainSet,
+            try replicas.compareConfiguration(arguments: Array(CommandLine.arguments.dropFirst()),
+                                              device: device.kind.rawValue, data: trainSet,
                                               parameters: try device.download(model.parameters.whole))
         }
         let checkpoint = try options.resume.map { try readCheckpoint($0, group: group) }

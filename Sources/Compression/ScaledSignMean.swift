@@ -4,11 +4,13 @@ import Distributed
 import Training
 
 /// EF-signSGD's combination (Karimireddy et al., ICML 2019): the mean of the workers' scaled
-/// signs Δ_m = s_m·sign(p_m), which `ErrorFeedback` leaves in the slots. In one process it is
-/// the mean of the slots; across ranks each worker's Δ travels as what it is, ⌈P/32⌉ sign words
-/// and the scale s_m (an all-gather of (R − 1)·(d/8 + 4) bytes per rank for one worker per
-/// rank, 32× less than an fp32 all-reduce with 2 ranks, 16× with 4), and every rank rebuilds
-/// the mean in worker order: the one process's bits.
+/// signs Δ_m = s_m·sign(p_m), which `ErrorFeedback` leaves in the slots; it must follow an
+/// `ErrorFeedback` (every coordinate of a slot ±s_m), and in debug builds checks that it does.
+/// In one process it is the mean of the slots; across ranks each worker's Δ travels as what it
+/// is, ⌈P/32⌉ sign words and the scale s_m (an all-gather of (R − 1)·(d/8 + 4) bytes per rank
+/// for one worker per rank, 32× less than an fp32 all-reduce with 2 ranks, 16× with 4), and
+/// every rank rebuilds the mean in worker order: the one process's values (a zero scale's −0
+/// arrives as +0).
 public final class ScaledSignMean: GradientTransform {
     /// Where the workers live.
     public let group: WorkerGroup
@@ -31,6 +33,7 @@ public final class ScaledSignMean: GradientTransform {
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
         guard group.isDistributed else { return try mean.apply(gradients, step: step) }
+        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
         let n = gradients.parameterCount, perWorker = (n + 31) / 32, row = perWorker + 1
         let local = gradients.workers * row
         if words == nil {
@@ -38,13 +41,15 @@ public final class ScaledSignMean: GradientTransform {
             gathered = try device.makeBuffer(count: max(group.workers * row, 1), of: .uint32, indexBound: nil)
             decoded = try device.makeBuffer(count: max(n, 1))
         }
-        guard let words, let gathered, let decoded else { return }
+        guard let words, let gathered, let decoded else { preconditionFailure("staging buffers missing") }
         // Row m: worker m's sign words, then its scale's bits (|Δ| of any coordinate).
         var scales: [UInt32] = []
         for slot in 0..<gradients.workers {
             try device.signPack(gradients.slot(slot), into: words.slice(slot * row, perWorker), noise: 0,
                                 key: PhiloxKey(seed: 0))
             let first = n > 0 ? try device.download(gradients.slot(slot).slice(0, 1))[0] : 0
+            assert((try? device.download(gradients.slot(slot)))?.allSatisfy { abs($0) == abs(first) } ?? true,
+                   "ScaledSignMean needs ErrorFeedback's ±s slots")
             scales.append(abs(first).bitPattern)
         }
         var host = try device.download(words.slice(0, local), as: UInt32.self)

@@ -59,7 +59,7 @@ public final class SignVote: GradientTransform {
         let perWorker = (gradients.parameterCount + 31) / 32
         let count = gradients.workers * perWorker
         if (words?.count ?? -1) < count { words = try device.makeBuffer(count: max(count, 1), of: .uint32, indexBound: nil) }
-        guard let words else { return }
+        guard let words else { preconditionFailure("packed signs missing") }
         // A fixed b is fused into the packing; adaptive scales go into the slots first (the same
         // numbers: sign(g + b·ξ) either way).
         var fused: Float = 0
@@ -77,58 +77,12 @@ public final class SignVote: GradientTransform {
                                 into: gradients.result, tie: tie, key: tieKey)
             return
         }
-        if wire == nil {
-            wire = try VoteWire(device: device, group: group, parameterCount: gradients.parameterCount,
-                                // A tie (0) needs a second bit; plus and random ties are decided by the voter.
-                                sendsTies: tie == .zero && group.workers % 2 == 0)
-        }
-        try wire?.vote(words.slice(0, count), into: gradients.result, tie: tie, key: tieKey)
-    }
-}
-
-/// The majority vote across ranks (compression.md §5.2): an all-to-all gives every rank its
-/// chunk of every worker's packed signs (whole words), the rank votes its chunk into packed
-/// words (the sign, and a tie bit when ties give 0), and an all-gather of those assembles the
-/// vote on every rank: about 2(R − 1)/R · d/8 bytes per rank (3(R − 1)/R · d/8 with tie bits).
-/// The values are those of one process voting all workers, bit for bit.
-private final class VoteWire {
-    let exchange: ChunkExchange
-    private let device: any Device
-    private let group: WorkerGroup
-    private let parameterCount: Int
-    private let sendsTies: Bool
-    /// The rank's voted chunk as sign and tie words (c each), and the whole vector's (⌈P/32⌉ each).
-    private let chunkSigns: DeviceBuffer, chunkTies: DeviceBuffer, signs: DeviceBuffer, ties: DeviceBuffer
-
-    init(device: any Device, group: WorkerGroup, parameterCount: Int, sendsTies: Bool) throws {
-        self.device = device
-        self.group = group
-        self.parameterCount = parameterCount
-        self.sendsTies = sendsTies
-        exchange = ChunkExchange(communicator: group.communicator, device: device)
-        let words = (parameterCount + 31) / 32, c = exchange.chunkLength(words)
-        // Words past the rank's coordinates are never written: zero, so padding decodes as +.
-        chunkSigns = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
-        chunkTies = try device.upload([UInt32](repeating: 0, count: max(c, 1)))
-        signs = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
-        ties = try device.makeBuffer(count: max(words, 1), of: .uint32, indexBound: nil)
-    }
-
-    /// Votes this rank's packed workers (`words`, one ⌈P/32⌉-word row each) with every other
-    /// rank's into `result` (P floats, the same on every rank).
-    func vote(_ words: BufferSlice, into result: BufferSlice, tie: TieRule, key: PhiloxKey) throws {
-        let perWorker = (parameterCount + 31) / 32, c = exchange.chunkLength(perWorker)
-        let received = try exchange.scatter(words, rows: group.workersPerRank, length: perWorker, stride: perWorker,
-                                            as: UInt32.self)
-        let first = group.communicator.rank * c * 32
-        let coordinates = max(0, min(32 * c, parameterCount - first)), used = (coordinates + 31) / 32
-        try device.signVoteBits(received, workers: group.workers, stride: c, count: coordinates,
-                                signs: chunkSigns.slice(0, used), ties: sendsTies ? chunkTies.slice(0, used) : nil,
-                                tie: tie, key: key, tieOffset: first)
-        try exchange.gather(chunkSigns.slice(0, c), into: signs.slice(0, perWorker), as: UInt32.self)
-        if sendsTies { try exchange.gather(chunkTies.slice(0, c), into: ties.slice(0, perWorker), as: UInt32.self) }
-        try device.signUnpack(signs.slice(0, perWorker), ties: sendsTies ? ties.slice(0, perWorker) : nil, into: result,
-                              scale: 1)
+        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
+        let wire = try self.wire ?? VoteWire(device: device, group: group, parameterCount: gradients.parameterCount,
+                                             // A tie (0) needs a second bit; the voter decides plus and random ties.
+                                             sendsTies: tie == .zero && group.workers % 2 == 0)
+        self.wire = wire
+        try wire.vote(words.slice(0, count), into: gradients.result, tie: tie, key: tieKey)
     }
 }
 
@@ -144,7 +98,6 @@ public final class CoordinateMedian: GradientTransform {
     private let device: any Device
     private let workerNoise: WorkerNoise
     private var exchange: ChunkExchange?
-    private var chunk: DeviceBuffer?
 
     /// The median with noise b (0: plain medianSGD).
     public convenience init(device: any Device, noise: Float, seed: UInt64) {
@@ -177,15 +130,12 @@ public final class CoordinateMedian: GradientTransform {
             return
         }
         // Full precision crosses the wire: 2(R − 1)/R · 4d bytes per rank, as an fp32 all-reduce.
-        let exchange = try self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
+        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
+        let exchange = self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
         self.exchange = exchange
-        let c = exchange.chunkLength(gradients.parameterCount)
-        if chunk == nil { chunk = try device.makeBuffer(count: max(c, 1)) }
-        guard let chunk else { return }
-        let received = try exchange.scatter(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
-                                            stride: gradients.parameterCount, as: Float.self)
-        let count = exchange.chunkCount(gradients.parameterCount, rank: group.communicator.rank)
-        try device.coordinateMedian(received, workers: group.workers, stride: c, into: chunk.slice(0, count))
-        try exchange.gather(chunk.slice(0, c), into: gradients.result, as: Float.self)
+        try exchange.combine(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
+                             into: gradients.result) { chunks, stride, out in
+            try device.coordinateMedian(chunks, workers: group.workers, stride: stride, into: out)
+        }
     }
 }

@@ -295,7 +295,6 @@ extension Device {
         try sampleDots(x, x, samples: samples, perSample: perSample, into: norms, accumulate: accumulate)
     }
 
-    /// `fillRandom` from the start of the stream, unscaled.
     /// `signUnpack` without ties: ±scale.
     public func signUnpack(_ words: BufferSlice, into x: BufferSlice, scale: Float) throws {
         try signUnpack(words, ties: nil, into: x, scale: scale)
@@ -307,6 +306,7 @@ extension Device {
         try signVote(words, workers: workers, stride: stride, into: out, tie: tie, key: key, tieOffset: 0)
     }
 
+    /// `fillRandom` from the start of the stream, unscaled.
     public func fillRandom(_ x: BufferSlice, _ distribution: RandomDistribution, key: PhiloxKey) throws {
         try fillRandom(x, distribution, key: key, start: .start, scale: 1)
     }

@@ -92,3 +92,24 @@ func checkSamples(_ x: BufferSlice, samples: Int, perSample: Int, _ perSampleSli
     precondition(samples >= 0 && perSample >= 0 && x.count >= samples * perSample && perSampleSlice.count >= samples,
                  "per-sample operands too small for \(samples) samples of \(perSample)")
 }
+
+/// The operands of `signVote`: `workers` rows of packed signs `stride` words apart covering
+/// `count` coordinates, and a chunk that starts at a word.
+func checkVote(_ words: BufferSlice, workers: Int, stride: Int, count: Int, tieOffset: Int) {
+    let perWorker = (count + 31) / 32
+    precondition(count >= 0 && workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
+                 "packed signs too small for \(workers) workers")
+    words.expect(.uint32, "packed signs")
+    precondition(tieOffset >= 0 && tieOffset % 32 == 0, "a vote chunk starts at a word")
+}
+
+/// The operands of `signVoteBits`: `workers` rows of packed signs `stride` words apart covering
+/// `count` coordinates, sign (and tie) words for them, tie bits wherever a tie needs them (an
+/// even count under `.zero`), and a chunk that starts at a word.
+func checkVoteBits(_ words: BufferSlice, workers: Int, stride: Int, count: Int, signs: BufferSlice, ties: BufferSlice?,
+                   tie: TieRule, tieOffset: Int) {
+    checkVote(words, workers: workers, stride: stride, count: count, tieOffset: tieOffset)
+    checkSignWords(signs, count: count)
+    if let ties { checkSignWords(ties, count: count) }
+    precondition(ties != nil || tie != .zero || workers % 2 == 1, "an even vote under tie zero needs tie words")
+}

@@ -20,10 +20,12 @@ public final class ChunkExchange {
     /// of an exchange being device work and staging.
     public private(set) var secondsInCollectives = 0.0
 
-    // Host staging, one pair per phase so alternating calls reuse their buffers.
-    private var send: [UInt8] = [], receive: [UInt8] = [], chunkOut: [UInt8] = [], chunksIn: [UInt8] = []
-    private var received: DeviceBuffer?
+    // Host staging in 32-bit words (every device scalar is 32 bits wide), one pair per phase so
+    // alternating calls reuse their buffers.
+    private var send: [UInt32] = [], receive: [UInt32] = [], chunkOut: [UInt32] = [], chunksIn: [UInt32] = []
+    private var received: DeviceBuffer?, combined: DeviceBuffer?
 
+    /// An exchange among `communicator`'s ranks of vectors on `device`.
     public init(communicator: any Communicator, device: any Device) {
         self.communicator = communicator
         self.device = device
@@ -45,39 +47,48 @@ public final class ChunkExchange {
     /// - Throws: `ComputeError` from the device, `CommunicatorError` from the all-to-all.
     public func scatter<T: DeviceScalar>(_ source: BufferSlice, rows: Int, length: Int, stride: Int,
                                          as type: T.Type) throws -> BufferSlice {
+        precondition(MemoryLayout<T>.stride == 4, "device scalars are 32 bits wide")
         precondition(source.elementType == T.elementType, "scatter of \(source.elementType) as \(T.elementType)")
         precondition(rows >= 1 && stride >= length && source.count >= (rows - 1) * stride + length,
                      "scatter source too small")
-        let ranks = communicator.size, c = chunkLength(length), width = MemoryLayout<T>.stride
-        let total = ranks * rows * c
-        resize(&send, total * width)
-        resize(&receive, total * width)
-        try send.withUnsafeMutableBytes { raw in
-            let values = raw.bindMemory(to: T.self)
+        let ranks = communicator.size, c = chunkLength(length), total = ranks * rows * c
+        resize(&send, total)
+        resize(&receive, total)
+        try send.withUnsafeMutableBufferPointer { words in
+            try words.withMemoryRebound(to: T.self) { values in
+                for q in 0..<ranks {
+                    let count = chunkCount(length, rank: q)
+                    for l in 0..<rows {
+                        let at = (q * rows + l) * c
+                        if count > 0 {
+                            try device.read(source.slice(l * stride + q * c, count),
+                                            into: UnsafeMutableBufferPointer(rebasing: values[at..<(at + count)]))
+                        }
+                    }
+                }
+            }
+            // Zero words are zero for every device scalar (+0.0, 0): the padding.
             for q in 0..<ranks {
                 let count = chunkCount(length, rank: q)
-                for l in 0..<rows {
+                for l in 0..<rows where count < c {
                     let at = (q * rows + l) * c
-                    if count > 0 {
-                        try device.read(source.slice(l * stride + q * c, count),
-                                        into: UnsafeMutableBufferPointer(rebasing: values[at..<(at + count)]))
-                    }
-                    // Zero bytes are zero for every device scalar: +0.0, word 0.
-                    if count < c { UnsafeMutableRawBufferPointer(rebasing: raw[((at + count) * width)..<((at + c) * width)]).initializeMemory(as: UInt8.self, repeating: 0) }
+                    for i in (at + count)..<(at + c) { words[i] = 0 }
                 }
             }
         }
         try timed {
             try send.withUnsafeBytes { out in try receive.withUnsafeMutableBytes { try communicator.allToAll(out, into: $0) } }
         }
-        bytesSent += (ranks - 1) * rows * c * width
+        bytesSent += (ranks - 1) * rows * c * 4
         if (received?.count ?? -1) < total || received?.elementType != T.elementType {
             received = try device.makeBuffer(count: max(total, 1), of: T.elementType, indexBound: nil)
         }
         guard let received else { preconditionFailure("staging buffer missing") }
         let slice = received.slice(0, total)
         if total > 0 {
-            try receive.withUnsafeBytes { raw in try device.write(raw.bindMemory(to: T.self), to: slice) }
+            try receive.withUnsafeBufferPointer { words in
+                try words.withMemoryRebound(to: T.self) { try device.write($0, to: slice) }
+            }
         }
         return slice
     }
@@ -87,24 +98,44 @@ public final class ChunkExchange {
     /// dropped) on every rank.
     /// - Throws: `ComputeError` from the device, `CommunicatorError` from the all-gather.
     public func gather<T: DeviceScalar>(_ chunk: BufferSlice, into destination: BufferSlice, as type: T.Type) throws {
-        let c = chunkLength(destination.count), ranks = communicator.size, width = MemoryLayout<T>.stride
+        precondition(MemoryLayout<T>.stride == 4, "device scalars are 32 bits wide")
+        let c = chunkLength(destination.count), ranks = communicator.size
         precondition(chunk.count == c && chunk.elementType == T.elementType && destination.elementType == T.elementType,
                      "gather of a chunk of \(chunk.count) \(chunk.elementType) for \(c)")
-        resize(&chunkOut, c * width)
-        resize(&chunksIn, ranks * c * width)
+        resize(&chunkOut, c)
+        resize(&chunksIn, ranks * c)
         if c > 0 {
-            try chunkOut.withUnsafeMutableBytes { try device.read(chunk, into: $0.bindMemory(to: T.self)) }
+            try chunkOut.withUnsafeMutableBufferPointer { words in
+                try words.withMemoryRebound(to: T.self) { try device.read(chunk, into: $0) }
+            }
         }
         try timed {
             try chunkOut.withUnsafeBytes { out in try chunksIn.withUnsafeMutableBytes { try communicator.allGather(out, into: $0) } }
         }
-        bytesSent += (ranks - 1) * c * width
+        bytesSent += (ranks - 1) * c * 4
         if destination.count > 0 {
-            try chunksIn.withUnsafeBytes { raw in
-                try device.write(UnsafeBufferPointer(rebasing: raw.bindMemory(to: T.self)[0..<destination.count]),
-                                 to: destination)
+            try chunksIn.withUnsafeBufferPointer { words in
+                try words.withMemoryRebound(to: T.self) { values in
+                    try device.write(UnsafeBufferPointer(rebasing: values[0..<destination.count]), to: destination)
+                }
             }
         }
+    }
+
+    /// A full-precision combination across ranks: this rank's chunk of every worker's row of
+    /// `slots` (`rows` rows of `length` floats, `length` apart) goes to `combine(chunks, stride,
+    /// out)` (chunks: (workers, c) floats `stride` = c apart; out: this rank's coordinates of
+    /// the chunk), and the combined chunks of all ranks land in `result` (`length` floats) on
+    /// every rank.
+    public func combine(_ slots: BufferSlice, rows: Int, length: Int, into result: BufferSlice,
+                        _ body: (_ chunks: BufferSlice, _ stride: Int, _ out: BufferSlice) throws -> Void) throws {
+        precondition(result.count == length, "the result holds the whole vector")
+        let c = chunkLength(length)
+        if (combined?.count ?? -1) < max(c, 1) { combined = try device.makeBuffer(count: max(c, 1)) }
+        guard let combined else { preconditionFailure("staging buffer missing") }
+        let chunks = try scatter(slots, rows: rows, length: length, stride: length, as: Float.self)
+        try body(chunks, c, combined.slice(0, chunkCount(length, rank: communicator.rank)))
+        try gather(combined.slice(0, c), into: result, as: Float.self)
     }
 
     private func timed(_ body: () throws -> Void) throws {
@@ -116,7 +147,7 @@ public final class ChunkExchange {
         try body()
     }
 
-    private func resize(_ bytes: inout [UInt8], _ count: Int) {
-        if bytes.count != count { bytes = [UInt8](repeating: 0, count: count) }
+    private func resize(_ words: inout [UInt32], _ count: Int) {
+        if words.count != count { words = [UInt32](repeating: 0, count: count) }
     }
 }

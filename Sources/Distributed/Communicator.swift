@@ -1,16 +1,3 @@
-/// An element-wise reduction of `Communicator.allReduce`.
-public enum ReductionOperator: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case sum = 0, maximum = 1, minimum = 2
-
-    public var description: String {
-        switch self {
-        case .sum: return "sum"
-        case .maximum: return "max"
-        case .minimum: return "min"
-        }
-    }
-}
-
 /// The collectives the ranks of a training job use to talk to each other, and the only way they
 /// do: MPI between processes (`MPICommunicator`), shared memory between threads of one process
 /// (`InProcessCommunicator`), or one rank alone (`InProcessCommunicator.single`), so one training

@@ -41,7 +41,7 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
 
     public func allGather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         precondition(receive.count == send.count * size, "all-gather: the receive buffer must hold every rank's bytes")
-        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(send.baseAddress))
+        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(send.baseAddress), bytes: send.count)
         if let target = receive.baseAddress, !send.isEmpty {
             for (q, source) in posted.enumerated() {
                 guard let source else { preconditionFailure("rank \(q) sent no bytes") }
@@ -54,7 +54,7 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     public func allToAll(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         precondition(send.count % size == 0 && receive.count == send.count, "all-to-all: blocks of unequal size")
         let block = send.count / size
-        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(send.baseAddress))
+        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(send.baseAddress), bytes: send.count)
         if let target = receive.baseAddress, block > 0 {
             for (q, source) in posted.enumerated() {
                 guard let source else { preconditionFailure("rank \(q) sent no bytes") }
@@ -66,7 +66,7 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         precondition(root >= 0 && root < size, "broadcast from rank \(root) of \(size)")
-        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(buffer.baseAddress))
+        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(buffer.baseAddress), bytes: buffer.count)
         if rank != root, let target = buffer.baseAddress, let source = posted[root] {
             target.copyMemory(from: source, byteCount: buffer.count)
         }
@@ -74,7 +74,8 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     }
 
     private func reduce<T: FloatingPoint>(_ values: UnsafeMutableBufferPointer<T>, _ op: ReductionOperator) throws {
-        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(values.baseAddress))
+        let posted = try hub.meet(rank: rank, posting: UnsafeRawPointer(values.baseAddress),
+                                  bytes: values.count * MemoryLayout<T>.stride)
         var result = [T](repeating: 0, count: values.count)
         if !values.isEmpty {
             for (q, source) in posted.enumerated() {
@@ -96,56 +97,73 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     }
 }
 
-/// Where the threads of an in-process group meet: each posts a pointer, and all get every
-/// rank's pointer once the last arrives (a generation-counted barrier).
+/// Where the threads of an in-process group meet: each posts a pointer and a byte count, and all
+/// get every rank's once the last arrives (a generation-counted barrier). A rank that times out
+/// breaks the group for good: every rank's next meeting throws, so no rank reads a buffer whose
+/// owner has given up.
 private final class Rendezvous: @unchecked Sendable {
     let size: Int
     private let timeout: Duration
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    private var posted: [UnsafeRawPointer?]
+    // Heap cells: pthread objects must not move, and Swift guarantees no address for a stored property.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var posted: [(pointer: UnsafeRawPointer?, bytes: Int)]
     private var arrived = 0
     private var generation = 0
-    private var snapshot: [UnsafeRawPointer?] = []
+    private var broken = false
+    private var snapshot: [(pointer: UnsafeRawPointer?, bytes: Int)] = []
 
     init(size: Int, timeout: Duration) {
         self.size = size
         self.timeout = timeout
-        posted = [UnsafeRawPointer?](repeating: nil, count: size)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
+        posted = Array(repeating: (nil, 0), count: size)
+        pthread_mutex_init(mutex, nil)
+        // Deadlines on the monotonic clock: a wall-clock change must not end or stretch a wait.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
     }
 
-    /// Posts `pointer` for `rank` and returns every rank's once all have arrived.
-    func meet(rank: Int, posting pointer: UnsafeRawPointer?) throws -> [UnsafeRawPointer?] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        posted[rank] = pointer
+    /// Posts `pointer` (`bytes` long) for `rank` and returns every rank's once all have arrived.
+    /// Every rank of a collective must post the same byte count (a programmer error otherwise).
+    func meet(rank: Int, posting pointer: UnsafeRawPointer?, bytes: Int = 0) throws -> [UnsafeRawPointer?] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if broken { throw CommunicatorError.groupBroken("rank \(rank) found the group broken by an earlier timeout") }
+        posted[rank] = (pointer, bytes)
         arrived += 1
         let mine = generation
         if arrived == size {
+            precondition(posted.allSatisfy { $0.bytes == bytes }, "the ranks of a collective passed different sizes")
             snapshot = posted
             arrived = 0
             generation += 1
-            pthread_cond_broadcast(&condition)
-            return snapshot
+            pthread_cond_broadcast(condition)
+            return snapshot.map(\.pointer)
         }
         var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
         deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
         deadline.tv_nsec = nanoseconds % 1_000_000_000
-        while generation == mine {
-            if pthread_cond_timedwait(&condition, &mutex, &deadline) == ETIMEDOUT && generation == mine {
+        while generation == mine && !broken {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT && generation == mine {
+                broken = true
+                pthread_cond_broadcast(condition)
                 throw CommunicatorError.groupBroken("rank \(rank) waited \(timeout) for the others at a collective")
             }
         }
-        return snapshot
+        if generation == mine { throw CommunicatorError.groupBroken("rank \(rank): another rank timed out") }
+        return snapshot.map(\.pointer)
     }
 }

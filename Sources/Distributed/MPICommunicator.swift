@@ -7,7 +7,8 @@ import MPIShim
 /// when built with `FATHOM_MPI=openmpi`): one process per rank, collectives on
 /// `MPI_COMM_WORLD` with errors returned, not fatal. A rank that fails calls `abort`, which ends
 /// every rank of the job, so no rank waits for a peer that is gone.
-public final class MPICommunicator: Communicator {
+// Immutable after creation, and MPI is initialised funneled: only the main thread calls it.
+public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     public let transport: String
@@ -25,7 +26,7 @@ public final class MPICommunicator: Communicator {
         var version = [CChar](repeating: 0, count: 256)
         fathom_mpi_library_version(&version, Int32(version.count))
         // "MPICH Version:\t4.0.2", "Open MPI v4.1.4, package: ...": the name and the version.
-        let text = String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = Self.string(version)
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).filter { $0 != "Version:" }
         var localRank: Int32 = 0, localSize: Int32 = 1
         try check(fathom_mpi_local(&localRank, &localSize), "MPI_Comm_split_type")
@@ -66,35 +67,36 @@ public final class MPICommunicator: Communicator {
 
     public func allReduce(_ values: UnsafeMutableBufferPointer<Float>, _ op: ReductionOperator) throws {
         guard let base = values.baseAddress, !values.isEmpty else { return }
-        try Self.check(fathom_mpi_allreduce_float(base, Self.count(values.count), op.rawValue), "MPI_Allreduce")
+        try Self.check(fathom_mpi_allreduce_float(base, try Self.count(values.count), op.rawValue), "MPI_Allreduce")
     }
 
     public func allReduce(_ values: UnsafeMutableBufferPointer<Double>, _ op: ReductionOperator) throws {
         guard let base = values.baseAddress, !values.isEmpty else { return }
-        try Self.check(fathom_mpi_allreduce_double(base, Self.count(values.count), op.rawValue), "MPI_Allreduce")
+        try Self.check(fathom_mpi_allreduce_double(base, try Self.count(values.count), op.rawValue), "MPI_Allreduce")
     }
 
     public func allGather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         precondition(receive.count == send.count * size, "all-gather: the receive buffer must hold every rank's bytes")
         guard let source = send.baseAddress, let target = receive.baseAddress else { return }
-        try Self.check(fathom_mpi_allgather(source, Self.count(send.count), target), "MPI_Allgather")
+        try Self.check(fathom_mpi_allgather(source, try Self.count(send.count), target), "MPI_Allgather")
     }
 
     public func allToAll(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         precondition(send.count % size == 0 && receive.count == send.count, "all-to-all: blocks of unequal size")
         guard let source = send.baseAddress, let target = receive.baseAddress else { return }
-        try Self.check(fathom_mpi_alltoall(source, Self.count(send.count / size), target), "MPI_Alltoall")
+        try Self.check(fathom_mpi_alltoall(source, try Self.count(send.count / size), target), "MPI_Alltoall")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         precondition(root >= 0 && root < size, "broadcast from rank \(root) of \(size)")
         guard let base = buffer.baseAddress else { return }
-        try Self.check(fathom_mpi_broadcast(base, Self.count(buffer.count), Int32(root)), "MPI_Bcast")
+        try Self.check(fathom_mpi_broadcast(base, try Self.count(buffer.count), Int32(root)), "MPI_Bcast")
     }
 
-    /// MPI counts are C ints; larger messages would need derived datatypes.
-    private static func count(_ n: Int) -> Int32 {
-        precondition(n <= Int(Int32.max), "an MPI message of \(n) elements is larger than MPI's int count")
+    /// MPI counts are C ints: a larger message (a run's settings can ask for one, e.g. the
+    /// state of many workers of a large model) is refused with a typed error, not a trap.
+    private static func count(_ n: Int) throws -> Int32 {
+        guard n <= Int(Int32.max) else { throw CommunicatorError.messageTooLarge(elements: n) }
         return Int32(n)
     }
 
@@ -102,9 +104,12 @@ public final class MPICommunicator: Communicator {
         guard code != 0 else { return }
         var text = [CChar](repeating: 0, count: 512)
         fathom_mpi_error_string(code, &text, Int32(text.count))
-        throw CommunicatorError.mpi(function: function, code: code,
-                                    message: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
-                                                    as: UTF8.self))
+        throw CommunicatorError.mpi(function: function, code: code, message: string(text))
+    }
+
+    /// The NUL-terminated text a shim function wrote into `characters`.
+    private static func string(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The process's world once initialised (MPI allows one MPI_Init per process).

@@ -9,6 +9,7 @@ public struct WorkerGroup {
     /// Workers on every rank.
     public let workersPerRank: Int
 
+    /// `workersPerRank` workers (at least 1) on every rank of `communicator`.
     public init(communicator: any Communicator, workersPerRank: Int) {
         precondition(workersPerRank >= 1, "a rank holds at least one worker")
         self.communicator = communicator

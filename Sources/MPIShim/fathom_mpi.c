@@ -16,6 +16,8 @@ int fathom_mpi_init(int *rank, int *size) {
     int provided = 0;
     int status = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (status != MPI_SUCCESS) return status;
+    // The CPU device's worker threads never call MPI, but the library must allow them to exist.
+    if (provided < MPI_THREAD_FUNNELED) return MPI_ERR_OTHER;
     // A failed collective returns its code to the caller, who reports it and aborts the job,
     // instead of MPI's default of aborting with its own message.
     status = MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);

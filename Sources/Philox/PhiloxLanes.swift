@@ -42,8 +42,9 @@ public enum PhiloxLanes {
         fathom_sign_pack(Int32(variant ?? -1), x, UInt64(n), UInt64(firstWord), UInt64(count), words, noise, cKey(key))
     }
 
-    /// `out[i]` = −scale where bit i of `words` is set, else +scale, for the coordinates of words
-    /// `firstWord ..< firstWord + count` (`out` holds all n). `variant` as for `fill`.
+    /// `out[i]` = −scale where bit i of `words` is set, else +scale, and 0 where bit i of `ties`
+    /// (when given, as many words) is set, for the coordinates of words `firstWord ..< firstWord +
+    /// count` (`out` holds all n). `variant` as for `fill`.
     public static func signUnpack(_ words: UnsafePointer<UInt32>, ties: UnsafePointer<UInt32>? = nil, count n: Int,
                                   firstWord: Int, words count: Int, into out: UnsafeMutablePointer<Float>, scale: Float,
                                   variant: Int? = nil) {

@@ -88,10 +88,6 @@ struct ZO: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "train zo") {
             let defaults = AlgorithmDefaults.zerothOrder
-            guard !ProcessWorld.isDistributed else {
-                throw CommandFailure("train zo runs in one process (its workers are simulated); run it without mpirun",
-                                     status: 64)
-            }
             let workers = training.workerCount(ranks: 1)
             guard workers * zo.directions <= 65_535 else {
                 throw CommandFailure("--workers × --directions must be at most 65535 directions a step", status: 64)

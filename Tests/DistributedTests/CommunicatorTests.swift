@@ -57,5 +57,10 @@ func onRanks<T: Sendable>(_ size: Int, _ body: @escaping @Sendable (InProcessCom
     @Test func missingRankBreaksTheGroup() throws {
         let group = InProcessCommunicator.group(size: 2, timeout: .milliseconds(200))
         #expect(throws: CommunicatorError.self) { try group[0].barrier() }
+        // The rank that comes late finds the group broken instead of completing the round with
+        // the first rank's stale buffers.
+        let clock = ContinuousClock(), start = clock.now
+        #expect(throws: CommunicatorError.self) { _ = try group[1].allGather([Int32(1)]) }
+        #expect(clock.now - start < .milliseconds(100))
     }
 }

@@ -37,9 +37,7 @@ extension CPUDevice {
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
                          key: PhiloxKey, tieOffset: Int) throws {
         let n = out.count, perWorker = (n + 31) / 32
-        precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
-                     "packed signs too small for \(workers) workers")
-        words.expect(.uint32, "packed signs")
+        checkVote(words, workers: workers, stride: stride, count: n, tieOffset: tieOffset)
         let bits = words.hostUInt32, result = out.host
         // Word by word over the cores, each worker's word read once (the C vector library).
         parallelChunks(perWorker, minimumPerChunk: 512, alignment: 1) { range in

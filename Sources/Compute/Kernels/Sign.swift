@@ -11,6 +11,12 @@ extension KernelFamily {
 }
 
 extension KernelDevice {
+    /// The tie stream's first block (the chunk's first coordinate / 4) as the kernels take it.
+    private func tieArguments(_ tieOffset: Int) -> [KernelArgument] {
+        let block = UInt64(tieOffset / 4)
+        return [.uint(UInt32(truncatingIfNeeded: block)), .uint(UInt32(truncatingIfNeeded: block >> 32))]
+    }
+
     private func keyArguments(_ key: PhiloxKey) -> [KernelArgument] {
         let seed = key.seedWords
         return [.uint(seed.low), .uint(seed.high), .uint(key.step), .uint(key.stream)]
@@ -35,26 +41,18 @@ extension KernelDevice {
                              ties: BufferSlice?, tie: TieRule, key: PhiloxKey, tieOffset: Int) throws {
         checkVoteBits(words, workers: workers, stride: stride, count: n, signs: signs, ties: ties, tie: tie,
                       tieOffset: tieOffset)
-        let tieBlock = UInt64(tieOffset / 4)
         try launchLinear("sign", "sign_vote_bits", count: (n + 31) / 32,
                          [.int(n), .int(workers), .uint32s(words), .int(stride), .uint32s(signs),
                           .uint32s(ties ?? signs), .int(ties == nil ? 0 : 1), .int(Int(tie.rawValue))]
-                             + keyArguments(key)
-                             + [.uint(UInt32(truncatingIfNeeded: tieBlock)), .uint(UInt32(truncatingIfNeeded: tieBlock >> 32))])
+                             + keyArguments(key) + tieArguments(tieOffset))
     }
 
     public func signVote(_ words: BufferSlice, workers: Int, stride: Int, into out: BufferSlice, tie: TieRule,
                          key: PhiloxKey, tieOffset: Int) throws {
-        precondition(tieOffset >= 0 && tieOffset % 32 == 0, "a vote chunk starts at a word")
-        let tieBlock = UInt64(tieOffset / 4)
-        let perWorker = (out.count + 31) / 32
-        precondition(workers >= 1 && stride >= perWorker && words.count >= (workers - 1) * stride + perWorker,
-                     "packed signs too small for \(workers) workers")
-        words.expect(.uint32, "packed signs")
-        try launchLinear("sign", "sign_vote", count: perWorker,
+        checkVote(words, workers: workers, stride: stride, count: out.count, tieOffset: tieOffset)
+        try launchLinear("sign", "sign_vote", count: (out.count + 31) / 32,
                          [.int(out.count), .int(workers), .uint32s(words), .int(stride), .slice(out),
-                          .int(Int(tie.rawValue))] + keyArguments(key)
-                             + [.uint(UInt32(truncatingIfNeeded: tieBlock)), .uint(UInt32(truncatingIfNeeded: tieBlock >> 32))])
+                          .int(Int(tie.rawValue))] + keyArguments(key) + tieArguments(tieOffset))
     }
 
     public func errorFeedback(_ g: BufferSlice, gamma: Float, memory e: BufferSlice, norm: BufferSlice,

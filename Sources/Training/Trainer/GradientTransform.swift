@@ -67,7 +67,6 @@ public final class WorkerMean: GradientTransform {
     /// Where the workers live.
     public let group: WorkerGroup
     private var exchange: ChunkExchange?
-    private var chunk: DeviceBuffer?
 
     /// The mean over the workers of `group` (this process's alone by default).
     public init(device: any Device, group: WorkerGroup? = nil) {
@@ -88,16 +87,13 @@ public final class WorkerMean: GradientTransform {
                         into: gradients.result)
             return
         }
-        let exchange = try self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
+        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
+        let exchange = self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
         self.exchange = exchange
-        let c = exchange.chunkLength(gradients.parameterCount)
-        if chunk == nil { chunk = try device.makeBuffer(count: max(c, 1)) }
-        guard let chunk else { return }
-        let received = try exchange.scatter(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
-                                            stride: gradients.parameterCount, as: Float.self)
-        let count = exchange.chunkCount(gradients.parameterCount, rank: group.communicator.rank)
-        try average(received, workers: group.workers, stride: c, into: chunk.slice(0, count))
-        try exchange.gather(chunk.slice(0, c), into: gradients.result, as: Float.self)
+        try exchange.combine(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
+                             into: gradients.result) { chunks, stride, out in
+            try average(chunks, workers: group.workers, stride: stride, into: out)
+        }
     }
 
     /// `out` = the mean of `workers` rows `stride` apart, summed in row order.
