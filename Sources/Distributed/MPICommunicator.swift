@@ -6,8 +6,8 @@ import MPIShim
 /// The world of an `mpirun`/`mpiexec` job through Debian's MPI (MPICH by default, Open MPI
 /// when built with `FATHOM_MPI=openmpi`): one process per rank, collectives on
 /// `MPI_COMM_WORLD` with errors returned, not fatal. A rank that fails calls `abort`, which ends
-/// every rank of the job, so no rank waits for a peer that is gone.
-// Immutable after creation, and MPI is initialised funneled: only the main thread calls it.
+/// every rank of the job, so no rank waits for a peer that is gone. Immutable after creation;
+/// MPI is initialised funneled, so only the thread that trains may call it.
 public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
