@@ -135,7 +135,10 @@ struct MPICommandTests {
         let status = firstWord(readText(directory + "/rc")) ?? 0
         #expect(seconds >= 0 && seconds <= 30, "the job took \(seconds) s to end: \(result.stderr)")
         #expect(status != 0, "the job ended with status \(status)")
-        // Nothing of the job is left behind.
-        #expect(runShell("pgrep -x '\(name)'").stdout.isEmpty)
+        // Nothing of the job is left behind (Open MPI's launcher can exit while the other rank
+        // is still being reaped: allow it a few seconds).
+        let left = runShell("for i in $(seq 1 50); do pgrep -x '\(name)' >/dev/null || exit 0; sleep 0.2; done; "
+                            + "pgrep -a -x '\(name)'")
+        #expect(left.stdout.isEmpty, "still running: \(left.stdout)")
     }
 }
