@@ -395,138 +395,17 @@ INLINE void ef_compress_body(float *memory, float scale, float *out, uint64_t be
     }
 }
 
+// Each body compiled for AVX-512, AVX2 and the target's baseline vector unit (SSE2 on x86-64,
+// NEON on arm64) by function target attributes, and a table of the three by variant number
+// (0 baseline, 1 AVX2, 2 AVX-512; the baseline everywhere off x86).
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void fill_avx512(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
-                        fathom_philox_distribution distribution, float scale, int accumulate) {
-    fill_body(out, first, blocks, key, distribution, scale, accumulate);
-}
-
-__attribute__((target("avx2")))
-static void fill_avx2(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
-                      fathom_philox_distribution distribution, float scale, int accumulate) {
-    fill_body(out, first, blocks, key, distribution, scale, accumulate);
-}
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void pack_avx512(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
-                        fathom_philox_key key) {
-    sign_pack_body(x, n, w0, count, words, noise, key);
-}
-
-__attribute__((target("avx2")))
-static void pack_avx2(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
-                      fathom_philox_key key) {
-    sign_pack_body(x, n, w0, count, words, noise, key);
-}
-
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void vote_avx512(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                        float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
-}
-
-__attribute__((target("avx2")))
-static void vote_avx2(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                      float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
-}
-#endif
-
-static void pack_baseline(const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise,
-                          fathom_philox_key key) {
-    sign_pack_body(x, n, w0, count, words, noise, key);
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void unpack_avx512(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
-                          float *out, float scale) {
-    sign_unpack_body(words, ties, n, w0, count, out, scale);
-}
-
-__attribute__((target("avx2")))
-static void unpack_avx2(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
-                        float *out, float scale) {
-    sign_unpack_body(words, ties, n, w0, count, out, scale);
-}
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void vote_bits_avx512(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                             uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key, uint64_t tie_block) {
-    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
-}
-
-__attribute__((target("avx2")))
-static void vote_bits_avx2(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                           uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key, uint64_t tie_block) {
-    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
-}
-#endif
-
-static void vote_bits_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0,
-                               uint64_t count, uint32_t *signs, uint32_t *ties, int tie, fathom_philox_key key,
-                               uint64_t tie_block) {
-    sign_vote_bits_body(words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block);
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void ef_accumulate_avx512(const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count,
-                                 float *sums) {
-    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
-}
-
-__attribute__((target("avx2")))
-static void ef_accumulate_avx2(const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count,
-                               float *sums) {
-    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
-}
-
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void ef_compress_avx512(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
-    ef_compress_body(memory, scale, out, begin, end);
-}
-
-__attribute__((target("avx2")))
-static void ef_compress_avx2(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
-    ef_compress_body(memory, scale, out, begin, end);
-}
-#endif
-
-static void ef_accumulate_baseline(const float *g, float gamma, float *memory, uint64_t n, uint64_t first,
-                                   uint64_t count, float *sums) {
-    ef_accumulate_body(g, gamma, memory, n, first, count, sums);
-}
-
-static void ef_compress_baseline(float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
-    ef_compress_body(memory, scale, out, begin, end);
-}
-
-static void unpack_baseline(const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count,
-                            float *out, float scale) {
-    sign_unpack_body(words, ties, n, w0, count, out, scale);
-}
-
-static void vote_baseline(const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count,
-                          float *out, int tie, fathom_philox_key key, uint64_t tie_block) {
-    sign_vote_body(words, workers, stride, n, w0, count, out, tie, key, tie_block);
-}
-
-// The target's baseline vector unit (SSE2 on x86-64, NEON on arm64).
-static void fill_baseline(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
-                          fathom_philox_distribution distribution, float scale, int accumulate) {
-    fill_body(out, first, blocks, key, distribution, scale, accumulate);
-}
-
-typedef void (*fill_function)(float *, uint64_t, uint64_t, fathom_philox_key, fathom_philox_distribution, float, int);
-
-#if defined(__x86_64__) || defined(__i386__)
-static const fill_function variants[3] = {fill_baseline, fill_avx2, fill_avx512};
+#define VARIANTS(name, body, parameters, arguments)                                                                   \
+    __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) static void name##_avx512 parameters {               \
+        body arguments;                                                                                                \
+    }                                                                                                                  \
+    __attribute__((target("avx2"))) static void name##_avx2 parameters { body arguments; }                             \
+    static void name##_baseline parameters { body arguments; }                                                         \
+    static void (*const name##_variants[3]) parameters = {name##_baseline, name##_avx2, name##_avx512};
 
 int fathom_philox_fill_variants(void) {
     __builtin_cpu_init();
@@ -538,35 +417,38 @@ int fathom_philox_fill_variants(void) {
     return supported;
 }
 #else
-static const fill_function variants[3] = {fill_baseline, fill_baseline, fill_baseline};
+#define VARIANTS(name, body, parameters, arguments)                                                                   \
+    static void name##_baseline parameters { body arguments; }                                                         \
+    static void (*const name##_variants[3]) parameters = {name##_baseline, name##_baseline, name##_baseline};
 
 int fathom_philox_fill_variants(void) { return 1; }
 #endif
 
-typedef void (*pack_function)(const float *, uint64_t, uint64_t, uint64_t, uint32_t *, float, fathom_philox_key);
-typedef void (*vote_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, float *, int,
-                              fathom_philox_key, uint64_t);
-typedef void (*ef_accumulate_function)(const float *, float, float *, uint64_t, uint64_t, uint64_t, float *);
-typedef void (*ef_compress_function)(float *, float, float *, uint64_t, uint64_t);
-typedef void (*unpack_function)(const uint32_t *, const uint32_t *, uint64_t, uint64_t, uint64_t, float *, float);
-typedef void (*vote_bits_function)(const uint32_t *, int, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t *, uint32_t *,
-                                   int, fathom_philox_key, uint64_t);
-#if defined(__x86_64__) || defined(__i386__)
-static const pack_function packs[3] = {pack_baseline, pack_avx2, pack_avx512};
-static const vote_function votes[3] = {vote_baseline, vote_avx2, vote_avx512};
-static const unpack_function unpacks[3] = {unpack_baseline, unpack_avx2, unpack_avx512};
-static const vote_bits_function vote_bits[3] = {vote_bits_baseline, vote_bits_avx2, vote_bits_avx512};
-static const ef_accumulate_function ef_accumulates[3] = {ef_accumulate_baseline, ef_accumulate_avx2, ef_accumulate_avx512};
-static const ef_compress_function ef_compresses[3] = {ef_compress_baseline, ef_compress_avx2, ef_compress_avx512};
-#else
-static const pack_function packs[3] = {pack_baseline, pack_baseline, pack_baseline};
-static const vote_function votes[3] = {vote_baseline, vote_baseline, vote_baseline};
-static const unpack_function unpacks[3] = {unpack_baseline, unpack_baseline, unpack_baseline};
-static const vote_bits_function vote_bits[3] = {vote_bits_baseline, vote_bits_baseline, vote_bits_baseline};
-static const ef_accumulate_function ef_accumulates[3] = {ef_accumulate_baseline, ef_accumulate_baseline,
-                                                         ef_accumulate_baseline};
-static const ef_compress_function ef_compresses[3] = {ef_compress_baseline, ef_compress_baseline, ef_compress_baseline};
-#endif
+VARIANTS(fill, fill_body,
+         (float *out, uint64_t first, uint64_t blocks, fathom_philox_key key, fathom_philox_distribution distribution,
+          float scale, int accumulate),
+         (out, first, blocks, key, distribution, scale, accumulate))
+VARIANTS(pack, sign_pack_body,
+         (const float *x, uint64_t n, uint64_t w0, uint64_t count, uint32_t *words, float noise, fathom_philox_key key),
+         (x, n, w0, count, words, noise, key))
+VARIANTS(vote, sign_vote_body,
+         (const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count, float *out,
+          int tie, fathom_philox_key key, uint64_t tie_block),
+         (words, workers, stride, n, w0, count, out, tie, key, tie_block))
+VARIANTS(vote_bits, sign_vote_bits_body,
+         (const uint32_t *words, int workers, uint64_t stride, uint64_t n, uint64_t w0, uint64_t count, uint32_t *signs,
+          uint32_t *ties, int tie, fathom_philox_key key, uint64_t tie_block),
+         (words, workers, stride, n, w0, count, signs, ties, tie, key, tie_block))
+VARIANTS(unpack, sign_unpack_body,
+         (const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t w0, uint64_t count, float *out, float scale),
+         (words, ties, n, w0, count, out, scale))
+VARIANTS(ef_accumulate, ef_accumulate_body,
+         (const float *g, float gamma, float *memory, uint64_t n, uint64_t first, uint64_t count, float *sums),
+         (g, gamma, memory, n, first, count, sums))
+VARIANTS(ef_compress, ef_compress_body, (float *memory, float scale, float *out, uint64_t begin, uint64_t end),
+         (memory, scale, out, begin, end))
+
+typedef void (*fill_function)(float *, uint64_t, uint64_t, fathom_philox_key, fathom_philox_distribution, float, int);
 
 static int widest(void) {
     static int chosen = -1;
@@ -581,40 +463,40 @@ static int widest(void) {
 
 void fathom_sign_pack(int variant, const float *x, uint64_t n, uint64_t first_word, uint64_t words_count,
                       uint32_t *words, float noise, fathom_philox_key key) {
-    packs[variant < 0 ? widest() : variant](x, n, first_word, words_count, words, noise, key);
+    pack_variants[variant < 0 ? widest() : variant](x, n, first_word, words_count, words, noise, key);
 }
 
 void fathom_sign_unpack(int variant, const uint32_t *words, const uint32_t *ties, uint64_t n, uint64_t first_word,
                         uint64_t words_count, float *out, float scale) {
-    unpacks[variant < 0 ? widest() : variant](words, ties, n, first_word, words_count, out, scale);
+    unpack_variants[variant < 0 ? widest() : variant](words, ties, n, first_word, words_count, out, scale);
 }
 
 void fathom_ef_accumulate(int variant, const float *g, float gamma, float *memory, uint64_t n, uint64_t first_block,
                           uint64_t blocks, float *sums) {
-    ef_accumulates[variant < 0 ? widest() : variant](g, gamma, memory, n, first_block, blocks, sums);
+    ef_accumulate_variants[variant < 0 ? widest() : variant](g, gamma, memory, n, first_block, blocks, sums);
 }
 
 void fathom_ef_compress(int variant, float *memory, float scale, float *out, uint64_t begin, uint64_t end) {
-    ef_compresses[variant < 0 ? widest() : variant](memory, scale, out, begin, end);
+    ef_compress_variants[variant < 0 ? widest() : variant](memory, scale, out, begin, end);
 }
 
 void fathom_sign_vote_bits(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
                            uint64_t first_word, uint64_t words_count, uint32_t *signs, uint32_t *ties, int tie,
                            fathom_philox_key key, uint64_t tie_block) {
-    vote_bits[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, signs, ties, tie,
+    vote_bits_variants[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, signs, ties, tie,
                                                 key, tie_block);
 }
 
 void fathom_sign_vote(int variant, const uint32_t *words, int workers, uint64_t stride, uint64_t n,
                       uint64_t first_word, uint64_t words_count, float *out, int tie, fathom_philox_key key,
                       uint64_t tie_block) {
-    votes[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, out, tie, key,
+    vote_variants[variant < 0 ? widest() : variant](words, workers, stride, n, first_word, words_count, out, tie, key,
                                             tie_block);
 }
 
 void fathom_philox_fill_with(int variant, float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
                              fathom_philox_distribution distribution, float scale, int accumulate) {
-    variants[variant](out, first, blocks, key, distribution, scale, accumulate);
+    fill_variants[variant](out, first, blocks, key, distribution, scale, accumulate);
 }
 
 void fathom_philox_fill(float *out, uint64_t first, uint64_t blocks, fathom_philox_key key,
@@ -623,7 +505,7 @@ void fathom_philox_fill(float *out, uint64_t first, uint64_t blocks, fathom_phil
     fill_function chosen = __atomic_load_n(&fill, __ATOMIC_ACQUIRE);
     if (!chosen) {
         int supported = fathom_philox_fill_variants();
-        chosen = variants[supported & 4 ? 2 : supported & 2 ? 1 : 0];
+        chosen = fill_variants[supported & 4 ? 2 : supported & 2 ? 1 : 0];
         __atomic_store_n(&fill, chosen, __ATOMIC_RELEASE);
     }
     chosen(out, first, blocks, key, distribution, scale, accumulate);
