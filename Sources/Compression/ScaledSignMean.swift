@@ -11,13 +11,12 @@ import Training
 /// for one worker per rank, 32× less than an fp32 all-reduce with 2 ranks, 16× with 4), and
 /// every rank rebuilds the mean in worker order: the one process's values (a zero scale's −0
 /// arrives as +0).
-public final class ScaledSignMean: GradientTransform {
+public final class ScaledSignMean: ExchangingTransform {
     /// Where the workers live.
     public let group: WorkerGroup
     private let device: any Device
     private let mean: WorkerMean
     private var words: DeviceBuffer?, gathered: DeviceBuffer?, decoded: DeviceBuffer?
-    /// Bytes this rank has sent to the others (0 in one process).
     public private(set) var bytesSent = 0
 
     /// The mean over the workers of `group` (this process's alone by default) of slots that hold

@@ -9,7 +9,7 @@ import Training
 /// (seed + m, step, `Streams.compression`); b = 0 is plain signSGD), and the result is the
 /// per-coordinate majority, +1, −1, or on a tie the `TieRule`'s value. With the SGD optimizer at
 /// learning rate δ the update is x ← x − δ·vote.
-public final class SignVote: GradientTransform {
+public final class SignVote: ExchangingTransform {
     /// b·ξ before the sign: fixed, or adaptive per tensor.
     public var noise: SignNoise { workerNoise.noise }
     /// What a tied coordinate gets.
@@ -50,7 +50,6 @@ public final class SignVote: GradientTransform {
     /// b of every tensor at the last step (adaptive noise only).
     public var lastNoiseScales: [Float] { workerNoise.lastScales }
 
-    /// Bytes this rank has sent to the others (0 in one process).
     public var bytesSent: Int { wire?.exchange.bytesSent ?? 0 }
     /// Seconds this rank has spent in the collectives (0 in one process).
     public var secondsInCollectives: Double { wire?.exchange.secondsInCollectives ?? 0 }
@@ -88,7 +87,7 @@ public final class SignVote: GradientTransform {
 
 /// medianSGD and noisy medianSGD (Chen et al., NeurIPS 2020, Alg. 4): the coordinate-wise median
 /// of the workers' gradients, each plus b·ξ_m first (b = 0: plain medianSGD), in full precision.
-public final class CoordinateMedian: GradientTransform {
+public final class CoordinateMedian: ExchangingTransform {
     /// b·ξ before the median: fixed, or adaptive per tensor.
     public var noise: SignNoise { workerNoise.noise }
     /// Keys every worker's noise.
@@ -117,7 +116,6 @@ public final class CoordinateMedian: GradientTransform {
 
     public var description: String { "coordinate-wise median" + (noise.isNone ? "" : " with \(noise)") }
 
-    /// Bytes this rank has sent to the others (0 in one process).
     public var bytesSent: Int { exchange?.bytesSent ?? 0 }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {

@@ -59,6 +59,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Ends every rank of the job with exit status `code` (MPI_Abort); does not return.
     public func abort(code: Int32) -> Never {
+        // The launcher forwards a rank's output asynchronously and tears the job down at the
+        // abort: a moment first, so the line saying why reaches the user.
+        usleep(300_000)
         fathom_mpi_abort(code)
         exit(code)
     }

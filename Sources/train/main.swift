@@ -64,11 +64,19 @@ struct SignSGD: ParsableCommand {
     func run() throws {
         runReportingFailures(command: "train signsgd") {
             let opened = try device.open()
+            // Under MPI every epoch line says what a rank sent per step of this process's run.
+            var firstStep: Int?
+            let sent = EpochMetrics { trainer in
+                let start = firstStep ?? trainer.step - trainer.stepsPerEpoch
+                firstStep = start
+                let bytes = trainer.transforms.compactMap { ($0 as? any ExchangingTransform)?.bytesSent }.reduce(0, +)
+                return [("sent_bytes_per_step", Double(bytes) / Double(max(trainer.step - start, 1)))]
+            }
             try SupervisedRun(options: training, data: data, device: opened, algorithm: "signsgd",
                               stages: { model, _, _, group in
                                   (nil, compression.transforms(device: opened, seed: training.seed,
                                                                tensorSizes: model.tensors.map(\.count), group: group))
-                              }, runsOnRanks: true)
+                              }, observer: ProcessWorld.isDistributed ? sent : nil, runsOnRanks: true)
                 .run()
         }
     }

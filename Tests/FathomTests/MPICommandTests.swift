@@ -68,6 +68,15 @@ struct MPICommandTests {
         // Rank 0 alone reports: one start and one final line.
         #expect(ranks.stdout.split(separator: "\n").filter { $0.contains("\"event\":\"final\"") }.count == 1)
         #expect(ranks.stdout.contains("\"ranks\":2"), "\(ranks.stdout)")
+        if flags.contains("random") {
+            // 4 workers on 2 ranks: a step sends, per rank, half of each of its 2 workers' sign
+            // words and half of the voted words: c = ⌈⌈P/32⌉/2⌉ words, 3·c·4 bytes.
+            let start = ranks.stdout.split(separator: "\n").first { $0.contains("\"event\":\"start\"") }.map(String.init) ?? ""
+            let words = (Int(finalValue(start.replacing("\"event\":\"start\"", with: "\"event\":\"final\""),
+                                        "parameters") ?? 0) + 31) / 32
+            #expect(finalValue(ranks.stdout, "sent_bytes_per_step") == Double(3 * ((words + 1) / 2) * 4),
+                    "\(ranks.stdout)")
+        }
     }
 
     @Test("a checkpoint of simulated workers resumes under mpirun and continues exactly")

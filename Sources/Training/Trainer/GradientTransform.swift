@@ -57,11 +57,17 @@ extension GradientTransform {
     }
 }
 
+/// A transform that exchanges data with other ranks, and counts what it sends.
+public protocol ExchangingTransform: GradientTransform {
+    /// Bytes this rank has sent to the others since the transform was made (0 in one process).
+    var bytesSent: Int { get }
+}
+
 /// The mean of the workers' gradients: synchronous data-parallel SGD with full participation
 /// (an fp32 all-reduce, divided by the worker count). Under MPI every rank sums its chunk of
 /// every worker's gradient in worker order (a reduce-scatter and an all-gather), so the result
 /// is the one process's, bit for bit.
-public final class WorkerMean: GradientTransform {
+public final class WorkerMean: ExchangingTransform {
     /// The device the gradients live on.
     public let device: any Device
     /// Where the workers live.
@@ -76,7 +82,6 @@ public final class WorkerMean: GradientTransform {
 
     public var description: String { "mean over workers" }
 
-    /// Bytes this rank has sent to the others (0 in one process).
     public var bytesSent: Int { exchange?.bytesSent ?? 0 }
 
     public func apply(_ gradients: WorkerGradients, step: Int) throws {
