@@ -1,5 +1,6 @@
 import Datasets
 import Distributed
+import SystemIO
 
 /// The checks that keep the ranks of an MPI job one run: the same command line, data and
 /// initial parameters at the start (a rank started with another seed, model or file would
@@ -13,22 +14,14 @@ struct ReplicaCheck {
     /// from rank 0's (`--device auto` can open a GPU on one machine and the CPU on another,
     /// whose arithmetic differs).
     func compareConfiguration(arguments: [String], device: String, data: Dataset, parameters: [Float]) throws {
-        var labels = Digest()
-        for label in data.labels { labels.add(UInt32(bitPattern: label)) }
-        // A strided sample of the features: a different file or scaling changes most of them.
-        var features = Digest()
-        let values = data.features
-        var index = 0
-        while index < values.count {
-            features.add(values[index].bitPattern)
-            index += 97
-        }
-        features.add(UInt32(truncatingIfNeeded: values.count))
+        // The labels, and a strided sample of the features: a different file or scaling changes
+        // most of them.
+        let sample = stride(from: 0, to: data.features.count, by: 97).map { data.features[$0] } + [Float(data.features.count)]
         let items: [(String, UInt64)] = [
-            ("command line", Digest.of(arguments.joined(separator: "\u{1F}").utf8.map { UInt32($0) })),
-            ("device kind (\(device))", Digest.of(device.utf8.map { UInt32($0) })),
-            ("training data", labels.value ^ features.value &* 31),
-            ("initial parameters (seed or model)", Digest.of(parameters.map(\.bitPattern))),
+            ("command line", FNV1a.hash(arguments.joined(separator: "\u{1F}").utf8)),
+            ("device kind (\(device))", FNV1a.hash(device.utf8)),
+            ("training data", FNV1a.hash(of: data.labels) ^ FNV1a.hash(of: sample) &* 31),
+            ("initial parameters (seed or model)", FNV1a.hash(of: parameters)),
         ]
         let all = try group.communicator.allGather(items.map(\.1))
         for rank in 1..<group.communicator.size {
@@ -41,25 +34,10 @@ struct ReplicaCheck {
 
     /// Throws when the ranks' parameters differ after `epoch`.
     func compareParameters(_ parameters: [Float], epoch: Int) throws {
-        let all = try group.communicator.allGather([Digest.of(parameters.map(\.bitPattern))])
+        let all = try group.communicator.allGather([FNV1a.hash(of: parameters)])
         if let rank = all.firstIndex(where: { $0 != all[0] }) {
             throw CommunicatorError.mismatch("rank \(rank)'s parameters differ from rank 0's after epoch \(epoch): "
                                              + "the replicas diverged (a nondeterministic device?)")
         }
-    }
-}
-
-/// FNV-1a over 32-bit words.
-private struct Digest {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func add(_ word: UInt32) {
-        value = (value ^ UInt64(word)) &* 0x100_0000_01b3
-    }
-
-    static func of(_ words: [UInt32]) -> UInt64 {
-        var digest = Digest()
-        for word in words { digest.add(word) }
-        return digest.value
     }
 }

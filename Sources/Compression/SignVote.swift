@@ -128,11 +128,7 @@ public final class CoordinateMedian: ExchangingTransform {
             return
         }
         // Full precision crosses the wire: 2(R − 1)/R · 4d bytes per rank, as an fp32 all-reduce.
-        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
-        let exchange = self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
-        self.exchange = exchange
-        try exchange.combine(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
-                             into: gradients.result) { chunks, stride, out in
+        try group.combine(gradients, through: &exchange, device: device) { chunks, stride, out in
             try device.coordinateMedian(chunks, workers: group.workers, stride: stride, into: out)
         }
     }

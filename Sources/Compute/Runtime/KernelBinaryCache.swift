@@ -53,7 +53,7 @@ public struct KernelBinaryCache: Sendable {
         let checksum = littleEndian(bytes[magic.count..<magic.count + 8])
         let length = littleEndian(bytes[magic.count + 8..<header])
         let binary = Array(bytes[header...])
-        guard UInt64(binary.count) == length, Self.fnv1a(binary, basis: Self.basis) == checksum else {
+        guard UInt64(binary.count) == length, FNV1a.hash(binary) == checksum else {
             unlink(path)
             return nil
         }
@@ -68,7 +68,7 @@ public struct KernelBinaryCache: Sendable {
     /// Best effort: a cache that cannot be written only costs a compile next time.
     public func store(_ binary: [UInt8], at path: String) {
         var bytes = magic
-        let checksum = Self.fnv1a(binary, basis: Self.basis)
+        let checksum = FNV1a.hash(binary)
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: checksum >> (8 * i))) }
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(binary.count) >> (8 * i))) }
         bytes += binary
@@ -88,22 +88,11 @@ public struct KernelBinaryCache: Sendable {
 
     // MARK: - Hashing
 
-    private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    static func fnv1a<S: Sequence<UInt8>>(_ bytes: S, basis: UInt64) -> UInt64 {
-        var hash = basis
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
-
     /// 128 bits from two FNV-1a passes with different offset bases, as 32 hex digits.
     static func hashHex(_ text: String) -> String {
         let bytes = Array(text.utf8)
-        let high = fnv1a(bytes, basis: basis)
-        let low = fnv1a(bytes.reversed(), basis: 0x6c62_272e_07bb_0142)
+        let high = FNV1a.hash(bytes)
+        let low = FNV1a.hash(bytes.reversed(), basis: 0x6c62_272e_07bb_0142)
         func hex(_ v: UInt64) -> String {
             let digits = String(v, radix: 16)
             return String(repeating: "0", count: 16 - digits.count) + digits

@@ -92,11 +92,7 @@ public final class WorkerMean: ExchangingTransform {
                         into: gradients.result)
             return
         }
-        precondition(gradients.workers == group.workersPerRank, "one slot per worker of the rank")
-        let exchange = self.exchange ?? ChunkExchange(communicator: group.communicator, device: device)
-        self.exchange = exchange
-        try exchange.combine(gradients.slots, rows: gradients.workers, length: gradients.parameterCount,
-                             into: gradients.result) { chunks, stride, out in
+        try group.combine(gradients, through: &exchange, device: device) { chunks, stride, out in
             try average(chunks, workers: group.workers, stride: stride, into: out)
         }
     }
